@@ -1,0 +1,52 @@
+"""Host side of a microTVM device session: framing, session, MinRPC and model executors.
+
+Typical use::
+
+    with projectapi.Session(project.transport()) as session:
+        executor = session.create_aot_executor()
+        executor.set_input("input", x)
+        executor.run()
+        y = executor.get_output(0)
+"""
+
+from .errors import (
+    DeviceTerminatedError,
+    ProtocolError,
+    RemoteError,
+    SessionError,
+    SessionTimeoutError,
+)
+from .executors import (
+    AotExecutor,
+    BenchmarkResult,
+    GraphExecutor,
+    HostGraphExecutor,
+    OperatorTime,
+    Profile,
+)
+from .graph import Graph, GraphError
+from .rpc import RemoteArray, RemoteFunction, RemoteModule, RPCClient, TimeEvaluator
+from .transport import Session, Transport
+
+__all__ = [
+    "AotExecutor",
+    "BenchmarkResult",
+    "DeviceTerminatedError",
+    "Graph",
+    "GraphError",
+    "GraphExecutor",
+    "HostGraphExecutor",
+    "OperatorTime",
+    "Profile",
+    "ProtocolError",
+    "RPCClient",
+    "RemoteArray",
+    "RemoteError",
+    "RemoteFunction",
+    "RemoteModule",
+    "Session",
+    "SessionError",
+    "SessionTimeoutError",
+    "TimeEvaluator",
+    "Transport",
+]

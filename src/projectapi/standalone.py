@@ -1,0 +1,193 @@
+"""Host side of the standalone link protocol (project type ``aot_standalone``).
+
+Request: ``"PAR1"``, u32 repeat (>= 1), then every input's bytes in model input order.
+Reply: ``"PAO1"``, i32 status, u32 repeat, f64 total seconds, f64 fastest run in seconds, then
+every output's bytes in model output order (absent when status != 0). Little-endian throughout.
+
+``encode_request`` and ``ReplyParser`` are pure (bytes in, values out); ``StandaloneRunner``
+drives them over any transport with ``read(n, timeout_sec)`` and ``write(data, timeout_sec)``.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from projectapi import mlf, server
+from projectapi.errors import ProjectAPIError
+
+REQUEST_MAGIC = b"PAR1"
+REPLY_MAGIC = b"PAO1"
+_REQUEST_HEADER = struct.Struct("<4sI")
+_REPLY_HEADER = struct.Struct("<4siIdd")
+# The device answers repeat values it cannot run (0) with this status (templates/c).
+STATUS_BAD_REPEAT = -1000
+_MAX_REPEAT = 0xFFFFFFFF
+# Largest piece requested from the transport per read call.
+_READ_CHUNK = 64 * 1024
+# Default wait for each piece of the reply: a model run on a slow board plus its output.
+DEFAULT_TIMEOUT_SEC = 60.0
+
+
+class StandaloneError(ProjectAPIError):
+    """The standalone program answered with an error or not in the protocol."""
+
+
+class Transport(Protocol):
+    """What the runner needs from a transport (projectapi.project.ProjectTransport has it)."""
+
+    def read(self, n: int, timeout_sec: float | None) -> bytes:
+        """Return 1 to ``n`` bytes."""
+
+    def write(self, data: bytes, timeout_sec: float | None) -> None:
+        """Send all of ``data``."""
+
+
+@dataclass(frozen=True)
+class TensorLayout:
+    """Name, dtype and shape of one model input or output as the program sends it."""
+
+    name: str
+    dtype: np.dtype
+    shape: tuple[int, ...]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the tensor on the link."""
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+
+@dataclass(frozen=True)
+class StandaloneResult:
+    """Outputs and the program's own timing of one request."""
+
+    outputs: dict[str, np.ndarray]
+    repeat: int
+    total_seconds: float
+    fastest_seconds: float
+
+    @property
+    def mean_seconds(self) -> float:
+        """Average seconds per run."""
+        return self.total_seconds / self.repeat
+
+
+def _layout(tensor: mlf.TensorInfo) -> TensorLayout:
+    if tensor.dtype is None or tensor.size_bytes is None:
+        raise StandaloneError(f"the model's metadata gives no dtype or size for {tensor.name}")
+    dtype = np.dtype(tensor.dtype)
+    return TensorLayout(tensor.name, dtype, tensor.shape or (tensor.size_bytes // dtype.itemsize,))
+
+
+def model_layouts(model: mlf.Model) -> tuple[list[TensorLayout], list[TensorLayout]]:
+    """Input and output layouts of an MLF model; outputs of unknown shape become 1-D."""
+    return [_layout(t) for t in model.inputs], [_layout(t) for t in model.outputs]
+
+
+def encode_request(inputs: Sequence[bytes], repeat: int) -> bytes:
+    """The request bytes for ``repeat`` runs on ``inputs`` (raw bytes in model input order)."""
+    if not 1 <= repeat <= _MAX_REPEAT:
+        raise StandaloneError(f"repeat must be between 1 and {_MAX_REPEAT}, got {repeat}")
+    return _REQUEST_HEADER.pack(REQUEST_MAGIC, repeat) + b"".join(inputs)
+
+
+class ReplyParser:
+    """Collects reply bytes until one whole reply is in; bytes before ``"PAO1"`` are skipped."""
+
+    def __init__(self, outputs: Sequence[TensorLayout]) -> None:
+        """Expect a reply carrying ``outputs`` in this order."""
+        self._outputs = list(outputs)
+        self._buffer = bytearray()
+
+    def needed(self) -> int:
+        """How many more bytes complete the reply as far as is known now (>= 1 until done)."""
+        start = self._buffer.find(REPLY_MAGIC)
+        if start < 0:
+            return _REPLY_HEADER.size
+        have = len(self._buffer) - start
+        if have < _REPLY_HEADER.size:
+            return _REPLY_HEADER.size - have
+        status = _REPLY_HEADER.unpack_from(self._buffer, start)[1]
+        body = sum(t.nbytes for t in self._outputs) if status == 0 else 0
+        return max(_REPLY_HEADER.size + body - have, 0)
+
+    def feed(self, data: bytes) -> StandaloneResult | None:
+        """Add received bytes; return the result once complete, raise on a device error."""
+        self._buffer += data
+        if self.needed() > 0:
+            return None
+        start = self._buffer.find(REPLY_MAGIC)
+        _, status, repeat, total, fastest = _REPLY_HEADER.unpack_from(self._buffer, start)
+        if status == STATUS_BAD_REPEAT:
+            raise StandaloneError(f"the program refused repeat={repeat}")
+        if status != 0:
+            raise StandaloneError(f"the model failed on the device with status {status}")
+        offset = start + _REPLY_HEADER.size
+        outputs = {}
+        for layout in self._outputs:
+            raw = bytes(self._buffer[offset : offset + layout.nbytes])
+            outputs[layout.name] = np.frombuffer(raw, dtype=layout.dtype).reshape(layout.shape)
+            offset += layout.nbytes
+        return StandaloneResult(outputs, repeat, total, fastest)
+
+
+def _as_bytes(layout: TensorLayout, value: np.ndarray) -> bytes:
+    array = np.asarray(value)
+    if array.dtype != layout.dtype:
+        raise StandaloneError(f"input '{layout.name}' must be {layout.dtype}, got {array.dtype}")
+    if array.size * array.itemsize != layout.nbytes:
+        raise StandaloneError(
+            f"input '{layout.name}' needs shape {list(layout.shape)} ({layout.nbytes} bytes), "
+            f"got shape {list(array.shape)}"
+        )
+    return np.ascontiguousarray(array).tobytes()
+
+
+class StandaloneRunner:
+    """Runs a model in a standalone program over an open transport."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        inputs: Sequence[TensorLayout],
+        outputs: Sequence[TensorLayout],
+        timeout_sec: float | None = DEFAULT_TIMEOUT_SEC,
+    ) -> None:
+        """Talk over ``transport``; each read waits at most ``timeout_sec`` (None: forever)."""
+        self._transport = transport
+        self._inputs = list(inputs)
+        self._outputs = list(outputs)
+        self._timeout = timeout_sec
+
+    def run(self, inputs: Mapping[str, np.ndarray], repeat: int = 1) -> StandaloneResult:
+        """Send every input (by name), run ``repeat`` times, return outputs and timing."""
+        missing = [t.name for t in self._inputs if t.name not in inputs]
+        unknown = sorted(set(inputs) - {t.name for t in self._inputs})
+        if missing or unknown:
+            names = ", ".join(t.name for t in self._inputs)
+            raise StandaloneError(
+                f"inputs must be exactly: {names} (missing: {missing}, unknown: {unknown})"
+            )
+        request = encode_request([_as_bytes(t, inputs[t.name]) for t in self._inputs], repeat)
+        parser = ReplyParser(self._outputs)
+        try:
+            self._transport.write(request, self._timeout)
+            while True:
+                piece = self._transport.read(min(parser.needed(), _READ_CHUNK), self._timeout)
+                result = parser.feed(piece)
+                if result is not None:
+                    return result
+        except server.IoTimeoutError:
+            raise StandaloneError(
+                f"the program sent no reply within {self._timeout} s (is it a standalone "
+                "program, and is the model this slow?)"
+            ) from None
+        except server.TransportClosedError:
+            raise StandaloneError(
+                "the program closed its transport before replying (did it crash? run it "
+                "directly with --input to see its messages)"
+            ) from None

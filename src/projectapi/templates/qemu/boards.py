@@ -1,0 +1,203 @@
+"""The boards table (boards.json) as typed objects: compiler flags, memory map, QEMU command."""
+
+import dataclasses
+import json
+import pathlib
+import shutil
+import subprocess
+from typing import Dict, List, Optional, Tuple
+
+BOARDS_JSON = pathlib.Path(__file__).resolve().parent / "boards.json"
+
+# Toolchain prefix and extra flags per CPU family. picolibc provides the C library; the firmware
+# brings its own start-up code, so no crt0 is linked.
+_TOOLCHAINS = {
+    "arm": "arm-none-eabi-",
+    "riscv": "riscv64-unknown-elf-",
+}
+# Debian packages providing the compiler, the C library and the emulator of each CPU family.
+_PACKAGES = {
+    "arm": ("gcc-arm-none-eabi", "picolibc-arm-none-eabi", "qemu-system-arm"),
+    "riscv": ("gcc-riscv64-unknown-elf", "picolibc-riscv64-unknown-elf", "qemu-system-misc"),
+}
+_ENTRY_POINTS = {"arm": "reset_handler", "riscv": "_start"}
+# Board-layer sources (relative to the firmware directory) per CPU family and per UART driver.
+_ARCH_SOURCES = {
+    "arm": ["arm/startup_cortex_m.c"],
+    "riscv": ["riscv/startup_riscv.S", "riscv/board_riscv.c"],
+}
+_UART_SOURCES = {"cmsdk": "arm/uart_cmsdk.c", "ns16550": "riscv/uart_ns16550.c"}
+COMMON_SOURCES = ["board_common.c"]
+# Floating point: never fuse multiply-adds, so results match the host reference bit for bit
+# wherever the model's arithmetic allows.
+COMMON_CFLAGS = [
+    "--specs=picolibc.specs",
+    "-ffp-contract=off",
+    "-ffunction-sections",
+    "-fdata-sections",
+]
+
+
+class MissingToolError(RuntimeError):
+    """A cross compiler, C library or emulator a board needs is not installed."""
+
+
+@dataclasses.dataclass(frozen=True)
+class MemoryRegion:
+    """One region of the board's memory map that the firmware may use."""
+
+    origin: int
+    size: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Board:
+    """One entry of boards.json."""
+
+    name: str
+    description: str
+    chip: str
+    arch: str
+    qemu_binary: str
+    qemu_machine: str
+    qemu_args: Tuple[str, ...]
+    cflags: Tuple[str, ...]
+    uart_driver: str
+    uart_base: int
+    uart_rx_irq: int
+    timer_name: str
+    timer_hz: int
+    flash: MemoryRegion
+    ram: MemoryRegion
+    extra_defines: Tuple[Tuple[str, int], ...]  # board-specific addresses for the board layer
+
+    @property
+    def toolchain_prefix(self) -> str:
+        """Prefix of the cross tools, e.g. 'arm-none-eabi-'."""
+        return _TOOLCHAINS[self.arch]
+
+    @property
+    def sources(self) -> List[str]:
+        """Board-layer C and assembly sources, relative to the firmware directory."""
+        return COMMON_SOURCES + _ARCH_SOURCES[self.arch] + [_UART_SOURCES[self.uart_driver]]
+
+    def check_toolchain(self) -> None:
+        """Raise MissingToolError unless the cross compiler and picolibc are installed."""
+        gcc = self.toolchain_prefix + "gcc"
+        if shutil.which(gcc) is None:
+            raise MissingToolError(self._missing("the cross compiler " + gcc))
+        specs = subprocess.run(
+            [gcc, "-print-file-name=picolibc.specs"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        ).stdout.strip()
+        if not pathlib.Path(specs).is_file():
+            raise MissingToolError(self._missing("picolibc for " + gcc))
+
+    def check_emulator(self) -> None:
+        """Raise MissingToolError unless this board's QEMU is installed."""
+        if shutil.which(self.qemu_binary) is None:
+            raise MissingToolError(self._missing("the emulator " + self.qemu_binary))
+
+    def _missing(self, what: str) -> str:
+        return (
+            "{} is not installed; board {} needs the Debian packages {} "
+            "(apt-get install them, or run projectapi's scripts/install-deps.sh)".format(
+                what, self.name, " ".join(_PACKAGES[self.arch])
+            )
+        )
+
+    def definitions(self) -> List[str]:
+        """The preprocessor definitions (NAME=VALUE) the board layer is compiled with."""
+        addresses = [("BOARD_UART_BASE", self.uart_base), *self.extra_defines]
+        return ["{}={}u".format(name, _c_int(value)) for name, value in addresses] + [
+            "BOARD_UART_RX_IRQ={}u".format(self.uart_rx_irq),
+            "BOARD_TIMER_HZ={}u".format(self.timer_hz),
+        ]
+
+    def compile_flags(self) -> List[str]:
+        """CPU, ABI, C library and code generation flags for every compile and the link."""
+        return list(self.cflags) + COMMON_CFLAGS
+
+    @staticmethod
+    def link_flags() -> List[str]:
+        """Flags the final link adds to compile_flags (besides -T and the objects)."""
+        return ["-nostartfiles", "-Wl,--gc-sections"]
+
+    def linker_script(self, template: str, stack_bytes: int) -> str:
+        """The linker script for this board, filled in from link.ld.in."""
+        values = {
+            "BOARD": self.name,
+            "CHIP": self.chip,
+            "FLASH_ORIGIN": _c_int(self.flash.origin),
+            "FLASH_LENGTH": str(self.flash.size),
+            "RAM_ORIGIN": _c_int(self.ram.origin),
+            "RAM_LENGTH": str(self.ram.size),
+            "ENTRY": _ENTRY_POINTS[self.arch],
+            "STACK_BYTES": str(stack_bytes),
+        }
+        for key, value in values.items():
+            template = template.replace("@{}@".format(key), value)
+        return template
+
+    def qemu_command(
+        self,
+        image: str,
+        serial: str,
+        icount: bool = False,
+        gdbserver_port: Optional[int] = None,
+    ) -> List[str]:
+        """The QEMU command line running image with its UART on the given -serial backend."""
+        command = [
+            self.qemu_binary,
+            "-machine",
+            self.qemu_machine,
+            *self.qemu_args,
+            "-nographic",
+            "-monitor",
+            "none",
+            "-serial",
+            serial,
+            "-kernel",
+            image,
+        ]
+        if icount:
+            command += ["-icount", "shift=0"]
+        if gdbserver_port is not None:
+            command += ["-gdb", "tcp:127.0.0.1:{}".format(gdbserver_port), "-S"]
+        return command
+
+
+def _c_int(value: int) -> str:
+    return "0x{:08X}".format(value)
+
+
+def _parse(name: str, entry: Dict) -> Board:
+    extra = tuple((key, int(value, 0)) for key, value in entry.get("defines", {}).items())
+    return Board(
+        name=name,
+        description=entry["description"],
+        chip=entry["chip"],
+        arch=entry["arch"],
+        qemu_binary=entry["qemu"]["binary"],
+        qemu_machine=entry["qemu"]["machine"],
+        qemu_args=tuple(entry["qemu"]["args"]),
+        cflags=tuple(entry["cflags"]),
+        uart_driver=entry["uart"]["driver"],
+        uart_base=int(entry["uart"]["base"], 0),
+        uart_rx_irq=int(entry["uart"]["rx_irq"]),
+        timer_name=entry["timer"]["name"],
+        timer_hz=int(entry["timer"]["hz"]),
+        flash=MemoryRegion(int(entry["flash"]["origin"], 0), int(entry["flash"]["bytes"])),
+        ram=MemoryRegion(int(entry["ram"]["origin"], 0), int(entry["ram"]["bytes"])),
+        extra_defines=extra,
+    )
+
+
+def load_boards(path: pathlib.Path = BOARDS_JSON) -> Dict[str, Board]:
+    """All boards of the table, by name."""
+    with open(path, encoding="utf-8") as f:
+        table = json.load(f)
+    return {name: _parse(name, entry) for name, entry in table.items()}

@@ -1,0 +1,41 @@
+/* The board layer every firmware main loop uses: UART bytes in and out, sleep, a free-running timer.
+ * One implementation per CPU family (arm/, riscv/); the UART driver is chosen per board. */
+#ifndef PROJECTAPI_QEMU_BOARD_H_
+#define PROJECTAPI_QEMU_BOARD_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Set up the UART (receive interrupt on), the timer and interrupts. Call once, first. */
+void board_init(void);
+
+/* Send len bytes; returns when all are handed to the UART. */
+void board_uart_write(const uint8_t* data, size_t len);
+
+/* Move up to cap received bytes into buf without blocking; returns how many. */
+size_t board_uart_read(uint8_t* buf, size_t cap);
+
+/* Sleep (wfi) until an interrupt arrives, unless received bytes are already waiting. */
+void board_wait_for_rx(void);
+
+/* Timer ticks since board_init, at BOARD_TIMER_HZ; never wraps in practice (64 bits). */
+uint64_t board_timer_ticks(void);
+
+/* ---- used by the drivers only ---- */
+
+/* Called from the UART interrupt with each received byte while board_rx_full() is false. When
+ * the buffer is full the driver masks its receive interrupt instead (the byte stays in the UART,
+ * which then holds off the sender) and board_uart_read unmasks it once there is room again. */
+void board_rx_push(uint8_t byte);
+int board_rx_full(void);
+
+/* Whether received bytes are waiting. */
+int board_rx_pending(void);
+
+/* UART driver entry points, implemented by uart_<driver>.c. */
+void board_uart_init(void);
+void board_uart_putc(uint8_t byte);
+void board_uart_isr(void);
+void board_uart_rx_irq_enable(int enable);
+
+#endif /* PROJECTAPI_QEMU_BOARD_H_ */

@@ -1,0 +1,244 @@
+"""A QEMU process and its emulated UART (over TCP) as a Project API transport.
+
+``open`` starts QEMU with the UART on ``-serial tcp:127.0.0.1:PORT,server=on,wait=on``: QEMU
+listens and holds the machine until the transport connects, so the firmware's first byte is
+never lost. ``close`` disconnects and stops QEMU (SIGTERM, then SIGKILL), and reaps it. On Linux
+QEMU also dies with the server process (PR_SET_PDEATHSIG), so even a killed server leaves no
+emulator behind.
+
+Timeout contract, the same for ``read`` and ``write`` (seconds): ``None`` waits as long as it
+takes, ``0`` does not wait, a positive number waits at most that long. ``read(n, t)`` returns 1
+to ``n`` bytes as soon as any are available. When the time runs out they raise
+``server.IoTimeoutError``; when QEMU has exited or closed the UART they raise
+``server.TransportClosedError``, and ``open`` raises ``QemuStartError`` with QEMU's stderr.
+"""
+
+import ctypes
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Callable, List, Optional
+
+import server
+
+# QEMU starts listening within ~30 ms here; allow for a loaded machine, never forever.
+CONNECT_TIMEOUT_SEC = 10.0
+_CONNECT_POLL_SEC = 0.01
+# QEMU loads the image only once the UART is connected; a bad image makes it exit within a few
+# milliseconds, so open watches it that long before reporting success.
+_LOAD_CHECK_SEC = 0.05
+# After SIGTERM QEMU exits at once; SIGKILL follows if it has not within this grace.
+_EXIT_GRACE_SEC = 2.0
+_MAX_READ_CHUNK = 1 << 16
+_STDERR_TAIL_BYTES = 2000
+_WAITING_NOTICE = "QEMU waiting for connection"  # QEMU's own info line, not an error
+_PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
+
+
+class QemuStartError(RuntimeError):
+    """QEMU did not start or did not open its UART; the message holds its stderr."""
+
+
+def free_tcp_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: ask Linux to SIGKILL it when its parent dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+class QemuTransport:
+    """Run QEMU for one session and carry bytes to and from its first UART."""
+
+    def __init__(self, command_for_serial: Callable[[str], List[str]]) -> None:
+        """``command_for_serial(serial_spec)`` gives QEMU's argv for a ``-serial`` backend."""
+        self._command_for_serial = command_for_serial
+        self._proc = None  # type: Optional[subprocess.Popen]
+        self._sock = None  # type: Optional[socket.socket]
+        self._stderr = None  # type: Optional[tempfile._TemporaryFileWrapper]
+
+    @property
+    def is_open(self) -> bool:
+        """True between a successful ``open`` and ``close``."""
+        return self._sock is not None
+
+    @property
+    def pid(self) -> Optional[int]:
+        """QEMU's process id while it runs."""
+        return self._proc.pid if self._proc is not None else None
+
+    def open(self, timeout_sec: float = CONNECT_TIMEOUT_SEC) -> None:
+        """Start QEMU and connect to its UART; on any failure nothing is left running."""
+        if self._proc is not None:
+            raise RuntimeError("transport is already open; close it first")
+        port = free_tcp_port()
+        # nodelay: QEMU writes the UART's bytes one by one; without it Nagle's algorithm meets
+        # delayed ACKs and every reply waits ~40 ms.
+        serial = "tcp:127.0.0.1:{},server=on,wait=on,nodelay=on".format(port)
+        argv = self._command_for_serial(serial)
+        # QEMU's output, kept for error messages; lives until close().
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
+        try:
+            self._proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=self._stderr,
+                stderr=self._stderr,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )
+        except OSError as error:
+            self.close()
+            raise QemuStartError("cannot run {}: {}".format(argv[0], error)) from None
+        try:
+            self._sock = self._connect(port, timeout_sec)
+            self._proc.wait(_LOAD_CHECK_SEC)
+        except subprocess.TimeoutExpired:
+            return  # still running: started
+        except BaseException:
+            self.close()
+            raise
+        error = self._start_error(
+            "QEMU exited with status {} after connecting".format(self._proc.returncode)
+        )
+        self.close()
+        raise error
+
+    def _connect(self, port: int, timeout_sec: float) -> socket.socket:
+        deadline = time.monotonic() + timeout_sec
+        while True:
+            if self._proc.poll() is not None:
+                raise self._start_error(
+                    "QEMU exited with status {} before opening its UART".format(
+                        self._proc.returncode
+                    )
+                )
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=1.0)
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise self._start_error(
+                        "QEMU did not open its UART on port {} within {:.0f} s".format(
+                            port, timeout_sec
+                        )
+                    ) from None
+                time.sleep(_CONNECT_POLL_SEC)
+                continue
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setblocking(False)
+            return sock
+
+    def _start_error(self, what: str) -> QemuStartError:
+        return QemuStartError("{}: {}".format(what, self.stderr_tail() or "(no output)"))
+
+    def stderr_tail(self) -> str:
+        """The end of what QEMU wrote to stdout/stderr so far."""
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0, os.SEEK_END)
+        size = self._stderr.tell()
+        self._stderr.seek(max(0, size - _STDERR_TAIL_BYTES))
+        lines = self._stderr.read().decode("utf-8", "replace").splitlines()
+        return "\n".join(line for line in lines if _WAITING_NOTICE not in line).strip()
+
+    def read(self, n: int, timeout_sec: Optional[float]) -> bytes:
+        """Return 1 to ``n`` bytes from the UART (timeouts as in the module docstring)."""
+        if n < 1:
+            raise ValueError("read size must be at least 1 byte, got {}".format(n))
+        sock = self._live_socket()
+        deadline = _deadline(timeout_sec)
+        while True:
+            try:
+                data = sock.recv(min(n, _MAX_READ_CHUNK))
+            except BlockingIOError:
+                data = None
+            except OSError:
+                data = b""
+            if data == b"":
+                raise self._closed_error()
+            if data:
+                return data
+            self._wait(sock, deadline, for_write=False)
+
+    def write(self, data: bytes, timeout_sec: Optional[float]) -> None:
+        """Send every byte of ``data`` to the UART (timeouts as in the module docstring)."""
+        sock = self._live_socket()
+        deadline = _deadline(timeout_sec)
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[sock.send(view) :]
+            except BlockingIOError:
+                pass
+            except OSError:
+                raise self._closed_error() from None
+            if view:
+                self._wait(sock, deadline, for_write=True)
+
+    def close(self) -> Optional[int]:
+        """Disconnect, stop and reap QEMU; return its exit status (None if it was not running)."""
+        sock, self._sock = self._sock, None
+        proc, self._proc = self._proc, None
+        if sock is not None:
+            sock.close()
+        status = None
+        if proc is not None:
+            status = proc.poll()
+            if status is None:
+                proc.terminate()
+                try:
+                    status = proc.wait(_EXIT_GRACE_SEC)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    status = proc.wait()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+        return status
+
+    def _live_socket(self) -> socket.socket:
+        if self._sock is None:
+            raise server.TransportClosedError("the QEMU transport is not open")
+        return self._sock
+
+    def _closed_error(self) -> server.TransportClosedError:
+        status = self._proc.poll() if self._proc is not None else None
+        if status is None:
+            what = "QEMU closed the UART connection"
+        else:
+            what = "QEMU exited with status {}".format(status)
+        tail = self.stderr_tail()
+        return server.TransportClosedError(what + (": " + tail if tail else ""))
+
+    def _wait(self, sock: socket.socket, deadline: Optional[float], for_write: bool) -> None:
+        """Wait until ``sock`` is ready, QEMU exits, or the deadline passes."""
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise server.IoTimeoutError()
+            # Wake at least once a second to notice QEMU exiting without closing the socket.
+            wait = 1.0 if left is None else min(left, 1.0)
+            readable, writable, _ = select.select(
+                [] if for_write else [sock], [sock] if for_write else [], [], wait
+            )
+            if readable or writable:
+                return
+            if self._proc is not None and self._proc.poll() is not None:
+                raise self._closed_error()
+
+
+def _deadline(timeout_sec: Optional[float]) -> Optional[float]:
+    if timeout_sec is None:
+        return None
+    if timeout_sec < 0:
+        raise ValueError("timeout must be None or >= 0 seconds, got {}".format(timeout_sec))
+    return time.monotonic() + timeout_sec

@@ -1,0 +1,120 @@
+"""``projectapi run`` and ``projectapi demo`` as a user runs them: real processes, real builds."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from projectapi.project import TemplateProject
+
+MLF_DIR = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "mlf"
+NAME = "mnist_aot_c"
+
+
+def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "projectapi", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def project_dir(tmp_path_factory) -> pathlib.Path:
+    if not (MLF_DIR / f"{NAME}.tar").is_file():
+        pytest.skip(f"{MLF_DIR} is not available")
+    target = tmp_path_factory.mktemp("run") / "project"
+    with TemplateProject("host") as template:
+        template.generate_project(MLF_DIR / f"{NAME}.tar", target).close()
+    return target  # not built: the first run builds it
+
+
+@pytest.mark.slow
+def test_run_matches_reference_and_writes_outputs(project_dir, tmp_path) -> None:
+    out_dir = tmp_path / "out"
+    done = _cli(
+        "run",
+        str(project_dir),
+        "--input",
+        f"Input3={MLF_DIR / NAME}.input.npy",
+        "--output",
+        str(out_dir),
+        "--print-top",
+        "3",
+        "--repeat",
+        "4",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    want = np.load(MLF_DIR / f"{NAME}.output.npy")
+    got = np.array(report["outputs"]["output"]["data"], dtype=np.float32)
+    np.testing.assert_allclose(got, want.reshape(-1), rtol=1e-5, atol=1e-6)
+    assert report["runs"] == 4
+    assert report["outputs"]["output"]["top"][0][0] == int(np.argmax(want))
+    np.testing.assert_allclose(np.load(out_dir / "output.npy"), want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_run_without_inputs_is_seeded_random_and_says_so(project_dir) -> None:
+    first = _cli("run", str(project_dir), "--seed", "5", "--print-top", "2")
+    second = _cli("run", str(project_dir), "--seed", "5", "--print-top", "2")
+    assert first.returncode == 0, first.stderr
+    assert "input Input3: random float32 [1, 1, 28, 28] (seed 5)" in first.stderr
+    assert "top 2:" in first.stdout and "time per run" in first.stdout
+    outputs = [line for line in first.stdout.splitlines() if not line.startswith("time")]
+    assert outputs == [line for line in second.stdout.splitlines() if not line.startswith("time")]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--input", "nope=x.npy"], "no input 'nope'"),
+        (["--input", "Input3"], "NAME=FILE.npy"),
+    ],
+)
+def test_run_bad_input_gives_one_clear_error(project_dir, extra, message) -> None:
+    done = _cli("run", str(project_dir), *extra)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error:") and message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_run_on_a_non_project_names_the_problem(tmp_path) -> None:
+    done = _cli("run", str(tmp_path))
+    assert done.returncode == 1
+    assert "model.tar" in done.stderr
+
+
+@pytest.mark.slow
+def test_demo_matches_the_numpy_reference(tmp_path) -> None:
+    done = _cli("demo", "--project-dir", str(tmp_path / "demo"))
+    assert done.returncode == 0, done.stderr
+    assert "MATCH" in done.stdout and "MISMATCH" not in done.stdout
+    assert "numpy:" in done.stdout and "device:" in done.stdout
+    assert (tmp_path / "demo" / "build" / "main").is_file()
+
+
+@pytest.mark.slow
+def test_run_host_driven_project_with_device_benchmark(tmp_path) -> None:
+    name = "mnist_aot_packed"  # no system library: runs through the generated registry
+    target = tmp_path / "project"
+    with TemplateProject("host") as template:
+        template.generate_project(
+            MLF_DIR / f"{name}.tar", target, {"project_type": "host_driven"}
+        ).close()
+    done = _cli("run", str(target), "--input", f"Input3={MLF_DIR / name}.input.npy",
+                "--benchmark", "20", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    want = np.load(MLF_DIR / f"{name}.output.npy")
+    got = np.array(report["outputs"]["output"]["data"], dtype=np.float32)
+    np.testing.assert_allclose(got, want.reshape(-1), rtol=1e-5, atol=1e-6)
+    assert report["runs"] == 20 and report["clock"].startswith("device timer")
+    assert 0 < report["fastest_seconds"] <= report["mean_seconds"] * 1.0001

@@ -1,0 +1,42 @@
+"""Shared helpers of the host template tests: the real archives and their references."""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+import pytest
+
+from projectapi import mlf, standalone
+
+REPO = pathlib.Path(__file__).resolve().parents[3]
+MLF_DIR = REPO.parent / "shared" / "mlf"
+AOT_ARCHIVES = ("mnist_aot_c", "mnist_aot_packed", "mnist_aot_packed_syslib", "qnn_dense_int8_aot_c")
+
+
+def archive(name: str) -> pathlib.Path:
+    """The path of a real TVM archive; skip the test when the archives are not checked out."""
+    path = MLF_DIR / f"{name}.tar"
+    if not path.is_file():
+        pytest.skip(f"{path} is not available")
+    return path
+
+
+def reference(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The archive's input and reference output."""
+    return np.load(MLF_DIR / f"{name}.input.npy"), np.load(MLF_DIR / f"{name}.output.npy")
+
+
+def assert_matches(got: np.ndarray, want: np.ndarray) -> None:
+    """int outputs exactly, float32 within 1e-5 relative / 1e-6 absolute."""
+    got, want = np.asarray(got).reshape(-1), np.asarray(want).reshape(-1)
+    assert got.dtype == want.dtype
+    if got.dtype.kind == "f":
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
+def layouts(name: str) -> tuple[list[standalone.TensorLayout], list[standalone.TensorLayout]]:
+    """Input and output layouts of an archive's model, from its metadata."""
+    return standalone.model_layouts(mlf.open(archive(name)).model())

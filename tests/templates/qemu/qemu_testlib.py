@@ -1,0 +1,77 @@
+"""Shared helpers of the QEMU template tests: boards, tools, projects and leftover processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import sys
+
+import pytest
+
+from projectapi import server
+from projectapi.project import TEMPLATES_DIR, GeneratedProject, TemplateProject
+
+TEMPLATE_DIR = TEMPLATES_DIR / "qemu"
+BOARDS = json.loads((TEMPLATE_DIR / "boards.json").read_text())
+BOARD_NAMES = sorted(BOARDS)
+_TOOLS = {"arm": ("arm-none-eabi-gcc", "qemu-system-arm"),
+          "riscv": ("riscv64-unknown-elf-gcc", "qemu-system-riscv32")}
+
+
+def template_modules():
+    """The template's own modules (boards, qemu_transport, firmware_report), importable here.
+
+    They import ``server`` as a top-level module, as in a generated project.
+    """
+    sys.modules.setdefault("server", server)
+    if str(TEMPLATE_DIR) not in sys.path:
+        sys.path.insert(0, str(TEMPLATE_DIR))
+    import boards
+    import firmware_report
+    import qemu_transport
+
+    return boards, qemu_transport, firmware_report
+
+
+def require_tools(board: str) -> None:
+    """Skip unless the board's cross compiler and emulator are installed."""
+    for tool in _TOOLS[BOARDS[board]["arch"]]:
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (scripts/install-deps.sh installs it)")
+
+
+def qemu_pids(marker: str | os.PathLike[str]) -> list[int]:
+    """Running QEMU processes whose command line mentions ``marker`` (e.g. a project dir)."""
+    pids = []
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and argv and b"qemu-system" in argv[0] and any(
+            str(marker).encode() in arg for arg in argv
+        ):
+            pids.append(int(entry.name))
+    return pids
+
+
+def generate(
+    mlf: pathlib.Path, project_dir: pathlib.Path, board: str, project_type: str, **options
+) -> GeneratedProject:
+    """Generate and build a project (warnings are errors); the caller closes it."""
+    require_tools(board)
+    settings = {"board": board, "project_type": project_type, "warning_as_error": True}
+    settings.update(options)
+    with TemplateProject("qemu") as template:
+        project = template.generate_project(mlf, project_dir, settings)
+    try:
+        project.build()
+    except BaseException:
+        project.close()
+        raise
+    return project

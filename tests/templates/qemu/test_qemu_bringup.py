@@ -1,0 +1,93 @@
+"""The board layer alone on every board: start-up, UART with receive interrupt, sleep in wfi."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import time
+
+import pytest
+
+from .qemu_testlib import BOARD_NAMES, TEMPLATE_DIR, qemu_pids, require_tools, template_modules
+
+boards, qemu_transport, _ = template_modules()
+FIRMWARE_DIR = TEMPLATE_DIR / "firmware"
+ECHO_SOURCE = pathlib.Path(__file__).with_name("echo_firmware.c")
+
+
+def build_echo(board, out_dir: pathlib.Path) -> pathlib.Path:
+    """Compile the echo firmware with the board layer and the board's linker script."""
+    script = out_dir / "link.ld"
+    script.write_text(board.linker_script((FIRMWARE_DIR / "link.ld.in").read_text(), 4096))
+    image = out_dir / "echo.elf"
+    subprocess.run(
+        [board.toolchain_prefix + "gcc", *board.compile_flags(), "-O2", "-std=c99", "-Wall",
+         "-Wextra", "-Werror", *("-D" + d for d in board.definitions()), "-I", str(FIRMWARE_DIR),
+         *(str(FIRMWARE_DIR / s) for s in board.sources), str(ECHO_SOURCE),
+         *board.link_flags(), "-T", str(script), "-o", str(image)],
+        check=True, capture_output=True, text=True,
+    )
+    return image
+
+
+@pytest.fixture(scope="module", params=BOARD_NAMES)
+def echo_image(request, tmp_path_factory):
+    """(board, echo firmware image) for each board, built once."""
+    require_tools(request.param)
+    board = boards.load_boards()[request.param]
+    return board, build_echo(board, tmp_path_factory.mktemp(request.param))
+
+
+def read_exactly(transport, n: int, timeout: float) -> bytes:
+    data = b""
+    deadline = time.monotonic() + timeout
+    while len(data) < n:
+        data += transport.read(n - len(data), max(0.0, deadline - time.monotonic()))
+    return data
+
+
+@pytest.mark.slow
+def test_echo_round_trip(echo_image) -> None:
+    board, image = echo_image
+    transport = qemu_transport.QemuTransport(lambda serial: board.qemu_command(str(image), serial))
+    transport.open()
+    try:
+        # wait=on: nothing is lost before the transport connects, the greeting included.
+        assert read_exactly(transport, 6, 5.0) == b"hello\n"
+        # More than the firmware's 4 KiB receive buffer, in one burst: no byte may be lost.
+        payload = bytes(range(256)) * 40
+        transport.write(payload, 10.0)
+        assert read_exactly(transport, len(payload), 20.0) == payload
+        with pytest.raises(server.IoTimeoutError):
+            transport.read(1, 0.2)  # nothing more to come
+        # Idle firmware sleeps in wfi: QEMU uses almost no CPU while nothing happens.
+        stat = pathlib.Path(f"/proc/{transport.pid}/stat")
+        before = _cpu_seconds(stat)
+        time.sleep(1.0)
+        assert _cpu_seconds(stat) - before < 0.5
+    finally:
+        transport.close()
+    assert qemu_pids(image) == []
+
+
+@pytest.mark.slow
+def test_qemu_start_failure_reports_stderr(tmp_path) -> None:
+    board = boards.load_boards()["mps2-an385"]
+    require_tools(board.name)
+    bogus = tmp_path / "not-an-image.elf"
+    bogus.write_bytes(b"\x7fELF garbage")
+    transport = qemu_transport.QemuTransport(lambda serial: board.qemu_command(str(bogus), serial))
+    with pytest.raises(qemu_transport.QemuStartError, match="QEMU exited with status"):
+        transport.open()
+    assert not transport.is_open
+    assert qemu_pids(bogus) == []
+
+
+def _cpu_seconds(stat: pathlib.Path) -> float:
+    import os
+
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+from projectapi import server  # noqa: E402
