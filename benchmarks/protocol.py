@@ -188,18 +188,18 @@ def _measure(project: pathlib.Path, seconds: float, repeats: int) -> tuple[dict,
                     (
                         "write",
                         functools.partial(api.write_transport, PAYLOAD, 5.0),
-                        functools.partial(peer.write, api._encoding),
+                        functools.partial(peer.write, api.transport_encoding),
                     ),
                     (
                         "read",
                         functools.partial(api.read_transport, PAYLOAD_BYTES, 5.0),
-                        functools.partial(peer.read, api._encoding),
+                        functools.partial(peer.read, api.transport_encoding),
                     ),
                 ):
                     rates = _best_rates(ours, bare, seconds, repeats)
                     figures[f"{direction} {label}"] = tuple(r * PAYLOAD_BYTES / 1e6 for r in rates)
             assert api.read_transport(PAYLOAD_BYTES, 5.0)["data"] == PAYLOAD
-            encoding = api._encoding
+            encoding = api.transport_encoding
     finally:
         peer.close()
     return figures, encoding

@@ -42,6 +42,10 @@ TRANSPORT_REPLY_MARGIN_SEC = 30.0
 # A reply line longer than this is not a reply (a server writing garbage without newlines).
 MAX_REPLY_BYTES = 256 * 1024 * 1024
 
+# One read of a reply: a pipe's capacity. (A much larger size costs an allocation big enough to
+# be mapped and unmapped on every read.)
+_READ_CHUNK_BYTES = 65536
+
 # How much of the server's output (stdout and stderr) is kept for error messages.
 STDERR_TAIL_BYTES = 8 * 1024
 
@@ -193,8 +197,11 @@ class ServerProcess:
                     self._tail += chunk
                     del self._tail[:-STDERR_TAIL_BYTES]
                 if self._echo:
-                    sys.stderr.write(decoder.decode(chunk))
-                    sys.stderr.flush()
+                    try:
+                        sys.stderr.write(decoder.decode(chunk))
+                        sys.stderr.flush()
+                    except (AttributeError, OSError, ValueError):  # our stderr is gone
+                        self._echo = False  # keep draining, or the server would block
 
     def output_tail(self) -> str:
         """The last lines the server wrote to stdout/stderr."""
@@ -263,6 +270,12 @@ class ProjectAPIClient:
         self._next_id = 0
         self._encoding = "base85"
         self._closed = False
+        self._unusable = ""  # why no further request can be sent, once that is so
+
+    @property
+    def transport_encoding(self) -> str:
+        """The encoding of transport data: base85 until server_info_query negotiates another."""
+        return self._encoding
 
     # ---- the RPCs --------------------------------------------------------------------------
 
@@ -363,6 +376,11 @@ class ProjectAPIClient:
         """
         if self._closed:
             raise ProjectAPIError("this Project API client is closed; launch the server again")
+        if self._unusable:
+            raise ProtocolError(
+                f"this Project API connection is unusable ({self._unusable}); close the client and "
+                "launch the server again"
+            )
         if method in DEFAULT_REPLY_TIMEOUTS:
             timeout = self.reply_timeout
             if timeout is None:
@@ -401,13 +419,22 @@ class ProjectAPIClient:
     def _send(
         self, data: bytes, deadline: float | None, method: str, timeout: float | None
     ) -> None:
-        """Write all of ``data`` before ``deadline``."""
+        """Write all of ``data`` before ``deadline``.
+
+        A request cut off by the deadline leaves half a line in the pipe, after which the server
+        can no longer tell requests apart: the client refuses further calls.
+        """
         view = memoryview(data)
         while view:
             try:
                 view = view[os.write(self._write_fd, view) :]
             except BlockingIOError:
-                self._wait(self._write_poll, deadline, method, timeout)
+                try:
+                    self._wait(self._write_poll, deadline, method, timeout)
+                except ReplyTimeoutError:
+                    if len(view) < len(data):
+                        self._unusable = f"an earlier {method} request was cut off by its deadline"
+                    raise
             except (BrokenPipeError, ConnectionResetError):
                 raise self._died(method) from None
 
@@ -423,7 +450,7 @@ class ProjectAPIClient:
                     f"{_excerpt(bytes(self._buffer[:200]))}"
                 )
             self._wait(self._read_poll, deadline, method, timeout)
-            chunk = os.read(self._read_fd, 1 << 20)
+            chunk = os.read(self._read_fd, _READ_CHUNK_BYTES)
             if not chunk:
                 raise self._died(method)
             self._buffer += chunk

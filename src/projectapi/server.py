@@ -9,7 +9,6 @@ it), request validation, the transport data codecs and the fd helpers with timeo
 from __future__ import annotations
 
 import abc
-import argparse
 import binascii
 import collections
 import enum
@@ -423,7 +422,7 @@ def b16encode(data: bytes) -> bytes:
 
 def b16decode(text: str | bytes) -> bytes:
     """Hexadecimal (either case); ValueError on anything else, whitespace included."""
-    return binascii.unhexlify(_ascii(text, "base16"))
+    return binascii.unhexlify(text)  # takes ASCII str as it is, ValueError for any other
 
 
 def _ascii(text: str | bytes, encoding: str) -> bytes:
@@ -648,8 +647,8 @@ def _server_error(exc: Exception) -> ServerError:
 _READ_BUFFER_BYTES = 1 << 18
 
 
-class _JSONText(str):
-    """A result that is already JSON text."""
+class _JSONBytes(bytes):
+    """A result that is already JSON text, encoded."""
 
 
 def _raw_writer(file: object) -> object:
@@ -716,7 +715,7 @@ class ProjectAPIServer:
                 "read_transport returned %d bytes; at most n=%d are allowed" % (len(data), n)
             )
         # The encoded text needs no JSON escaping: splicing it in skips a slow scan of every byte.
-        return _JSONText('{"data":"%s"}' % ENCODERS[encoding](data).decode("ascii"))
+        return _JSONBytes(b'{"data":"%s"}' % ENCODERS[encoding](data))
 
     def _write_transport(
         self, data: str, timeout_sec: float | None, encoding: str = "base85"
@@ -797,16 +796,18 @@ class ProjectAPIServer:
                 raise
             except Exception as exc:
                 raise _server_error(exc) from None
-            reply = '{"jsonrpc":"2.0","id":%s,"result":%s}\n' % (
-                dumps_compact(request_id),
-                result if type(result) is _JSONText else dumps_compact(result),
+            if type(result) is not _JSONBytes:
+                result = dumps_compact(result).encode("utf-8")
+            reply = b'{"jsonrpc":"2.0","id":%s,"result":%s}\n' % (
+                dumps_compact(request_id).encode("utf-8"),
+                result,
             )
         except JSONRPCError as error:
-            reply = _encode_compact({"jsonrpc": "2.0", "id": request_id, "error": error.to_json()})
-            reply += "\n"
+            body = {"jsonrpc": "2.0", "id": request_id, "error": error.to_json()}
+            reply = _encode_compact(body).encode("utf-8") + b"\n"
         if self._debug:
-            _log("-> %s" % reply.rstrip("\n"))
-        self._send(reply.encode("utf-8"))
+            _log("-> %s" % reply.rstrip(b"\n").decode("utf-8"))
+        self._send(reply)
 
 
 def _log(text: str) -> None:
@@ -815,26 +816,63 @@ def _log(text: str) -> None:
     sys.stderr.flush()
 
 
-def _fd_argument(text: str) -> int:
-    """argparse type: the number of an open file descriptor."""
+_USAGE = "usage: microtvm_api_server.py --read-fd FD --write-fd FD [--debug]"
+_HELP = (
+    "Serve the Project API (protocol version 1): requests arrive on --read-fd, replies leave on\n"
+    "--write-fd, one JSON object per line; --debug logs each request and reply to stderr."
+)
+
+
+def _usage_error(text: str) -> None:
+    """Exit with status 2 after the usage line and what is wrong (as argparse would)."""
+    sys.stderr.write("%s\nerror: %s\n" % (_USAGE, text))
+    sys.exit(2)
+
+
+def _open_fd(option: str, text: str) -> int:
+    """The number of an open file descriptor given to ``option``."""
     try:
         fd = int(text)
         os.fstat(fd)
     except (ValueError, OSError):
-        raise argparse.ArgumentTypeError("%r is not an open file descriptor" % text) from None
+        _usage_error("%s: %r is not an open file descriptor" % (option, text))
     return fd
+
+
+def _parse_arguments(argv: list) -> tuple:
+    """(read fd, write fd, debug) from ``argv``.
+
+    Parsed by hand: importing argparse would cost a noticeable share of the server's start-up.
+    """
+    fds = {"--read-fd": None, "--write-fd": None}
+    debug = False
+    rest = list(argv)
+    while rest:
+        argument = rest.pop(0)
+        name, has_value, value = argument.partition("=")
+        if argument in ("-h", "--help"):
+            sys.stdout.write("%s\n\n%s\n" % (_USAGE, _HELP))
+            sys.exit(0)
+        elif argument == "--debug":
+            debug = True
+        elif name in fds:
+            if not has_value:
+                if not rest:
+                    _usage_error("%s needs a file descriptor number" % name)
+                value = rest.pop(0)
+            fds[name] = _open_fd(name, value)
+        else:
+            _usage_error("unrecognized argument %r" % argument)
+    missing = [name for name, fd in fds.items() if fd is None]
+    if missing:
+        _usage_error("the following arguments are required: %s" % ", ".join(missing))
+    return fds["--read-fd"], fds["--write-fd"], debug
 
 
 def main(handler: ProjectAPIHandler, argv: list | None = None) -> None:
     """Serve ``handler`` over the pipes named by ``--read-fd``/``--write-fd`` until EOF."""
-    parser = argparse.ArgumentParser(description="Project API server (protocol version 1).")
-    parser.add_argument(
-        "--read-fd", type=_fd_argument, required=True, help="fd of the request pipe"
-    )
-    parser.add_argument("--write-fd", type=_fd_argument, required=True, help="fd of the reply pipe")
-    parser.add_argument("--debug", action="store_true", help="log each request and reply to stderr")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    read_fd, write_fd, debug = _parse_arguments(sys.argv[1:] if argv is None else argv)
     # Nested, not parenthesised: this module must still parse on Python 3.8.
-    with open(args.read_fd, "rb", buffering=_READ_BUFFER_BYTES) as read_file:  # noqa: SIM117
-        with open(args.write_fd, "wb", buffering=0) as write_file:
-            ProjectAPIServer(read_file, write_file, handler, debug=args.debug).serve_forever()
+    with open(read_fd, "rb", buffering=_READ_BUFFER_BYTES) as read_file:  # noqa: SIM117
+        with open(write_fd, "wb", buffering=0) as write_file:
+            ProjectAPIServer(read_file, write_file, handler, debug=debug).serve_forever()

@@ -49,7 +49,9 @@ def test_transport_bytes_survive_every_size(handler_project: pathlib.Path, size:
         api.open_transport({})
         api.write_transport(payload, None)  # base85: nothing negotiated yet
         assert api.read_transport(size, 1)["data"] == payload
+        assert api.transport_encoding == "base85"
         api.server_info_query("0.14.0")  # negotiates the fastest encoding from here on
+        assert api.transport_encoding == "base16"
         api.write_transport(b"", None)
         api.write_transport(payload, None)
         assert api.read_transport(size, 1)["data"] == payload
@@ -119,6 +121,7 @@ def test_reply_to_an_invalid_call_is_an_rpc_error(handler_project: pathlib.Path)
 def test_plain_base85_server_without_the_encoding_extension(raw_project):
     with client.instantiate_from_dir(raw_project("plain_base85")) as api:
         assert "transport_encodings" not in api.server_info_query("0.14.0")
+        assert api.transport_encoding == "base85"
         payload = bytes(range(256)) * 100
         api.write_transport(payload, 1.0)
         assert api.read_transport(len(payload), 1.0) == {"data": payload}
@@ -156,6 +159,21 @@ def test_hung_server_hits_the_reply_deadline(handler_project: pathlib.Path, monk
         assert "is still running" in str(timed_out.value)
         started = time.monotonic()
     assert time.monotonic() - started < 3  # the hung server was terminated, not waited for
+
+
+def test_request_to_a_server_that_stopped_reading_hits_the_deadline(
+    handler_project: pathlib.Path, monkeypatch
+):
+    monkeypatch.setattr(client, "CLOSE_EXIT_TIMEOUT_SEC", 0.5)
+    with client.instantiate_from_dir(handler_project, reply_timeout=0.3) as api:
+        with pytest.raises(client.ReplyTimeoutError):
+            api.build({"hang": 30})
+        start = time.monotonic()
+        with pytest.raises(client.ReplyTimeoutError, match="did not answer write_transport"):
+            api.write_transport(bytes(4 << 20), 0.1)  # far more than a pipe holds
+        assert time.monotonic() - start < 2
+        with pytest.raises(client.ProtocolError, match="cut off by its deadline"):
+            api.close_transport()
 
 
 def test_late_reply_after_a_timeout_is_skipped(handler_project: pathlib.Path):

@@ -6,12 +6,24 @@ import os
 import pathlib
 import shutil
 import threading
+import time
+from collections.abc import Callable
 
 import pytest
 
 from projectapi import client
 
 from .conftest import SERVERS, child_pids
+
+
+def _settles(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Whether ``condition`` holds within ``timeout`` seconds (threads may still be exiting)."""
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def _open_fds() -> int:
@@ -30,8 +42,8 @@ def test_thousand_launch_close_cycles_leave_nothing_behind(tmp_path: pathlib.Pat
             assert api.server_info_query("0.14.0")["platform_name"] == "sh"
         api.close()
     assert child_pids() == children
-    assert threading.active_count() == threads
-    assert _open_fds() == fds
+    assert _settles(lambda: threading.active_count() == threads)  # output readers all ended
+    assert _settles(lambda: _open_fds() == fds)
 
 
 def test_python_server_launch_close_cycles(handler_project: pathlib.Path):

@@ -174,12 +174,27 @@ def _run_main(argv: list[str]) -> subprocess.CompletedProcess:
     )
 
 
-def test_main_honours_argv_and_names_bad_fds():
-    result = _run_main(["--read-fd", "99", "--write-fd", "1"])
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--read-fd", "99", "--write-fd", "1"], "--read-fd: '99' is not an open file descriptor"),
+        (["--read-fd=0", "--write-fd", "x"], "--write-fd: 'x' is not an open file descriptor"),
+        (["--read-fd", "0"], "required: --write-fd"),
+        (["--read-fd", "0", "--write-fd"], "--write-fd needs a file descriptor number"),
+        (["--read-fd", "0", "--write-fd", "1", "--verbose"], "unrecognized argument '--verbose'"),
+    ],
+)
+def test_main_names_bad_arguments(argv: list[str], fragment: str):
+    result = _run_main(argv)
     assert result.returncode == 2
-    assert b"'99' is not an open file descriptor" in result.stderr
-    result = _run_main(["--read-fd", "0", "--write-fd", "1"])  # stdin is empty: EOF at once
+    assert fragment.encode() in result.stderr
+    assert result.stderr.startswith(b"usage: ")
+
+
+def test_main_honours_argv():
+    result = _run_main(["--read-fd=0", "--write-fd", "1", "--debug"])  # empty stdin: EOF at once
     assert result.returncode == 0, result.stderr
+    assert _run_main(["--help"]).stdout.startswith(b"usage: ")
 
 
 @pytest.mark.parametrize(

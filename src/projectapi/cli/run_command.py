@@ -1,9 +1,11 @@
 """``projectapi run`` (run a generated project's model) and ``projectapi demo``.
 
 ``run`` builds the project if needed, then runs the model through the project's transport:
-the standalone link protocol for ``aot_standalone`` projects, a microTVM session with the AOT
-executor for ``host_driven`` ones. ``demo`` generates, builds and runs the bundled example model
-on the host template and compares its outputs with the numpy reference.
+the standalone link protocol for ``aot_standalone`` projects, a microTVM session for
+``host_driven`` ones (the AOT executor, or for graph models the device-side graph executor or,
+with ``--graph-executor host``, the graph walked on the host). ``demo`` generates, builds and
+runs the bundled example model on the host template and compares its outputs with the numpy
+reference.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +29,9 @@ from projectapi.project import GeneratedProject, TemplateProject
 _SETTINGS_FILE = "project.json"  # generate-time options a generated project keeps
 _MLF_FILE = "model.tar"
 _DEFAULT_SEED = 0
+GRAPH_EXECUTORS = ("device", "host")
+# Room around a parameters blob in the one message that carries load_params.
+_LOAD_PARAMS_OVERHEAD_BYTES = 64
 # Float comparison of the demo against its reference (the MLF archives' stated tolerance).
 _RTOL, _ATOL = 1e-5, 1e-6
 
@@ -43,6 +49,16 @@ class RunReport:
     mean_seconds: float
     fastest_seconds: float
     clock: str  # which clock timed it
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How ``run_project`` runs the model."""
+
+    repeat: int = 1
+    benchmark: int = 0
+    seed: int = _DEFAULT_SEED
+    graph_executor: str | None = None  # graph models, host-driven: "device" (default) or "host"
 
 
 def _parse_inputs(pairs: list[str]) -> dict[str, pathlib.Path]:
@@ -129,71 +145,108 @@ def _run_standalone(
     )
 
 
+def _graph_executor(session: Any, model: mlf.Model, where: str) -> Any:
+    """A graph executor for ``model`` (device-side or host walk) with its parameters loaded."""
+    graph_json = json.dumps(model.graph, separators=(",", ":"))
+    if where == "host":
+        executor = session.create_host_graph_executor(graph_json)
+        executor.load_params(model.params())
+        return executor
+    executor = session.create_graph_executor(graph_json)
+    params = model.params()
+    if not params:
+        return executor
+    if len(model.params_data) + _LOAD_PARAMS_OVERHEAD_BYTES <= session.rpc.max_packet_size():
+        executor.load_params(model.params_data)
+    else:  # larger than one message: each parameter goes through chunked copies
+        for name, value in params.items():
+            executor.set_input(name, value)
+    return executor
+
+
 def _run_host_driven(
     project: GeneratedProject,
-    model_name: str,
+    model: mlf.Model,
     outs: list,
     arrays: Mapping[str, np.ndarray],
-    repeat: int,
-    benchmark: int,
+    options: RunOptions,
 ) -> RunReport:
     from projectapi import micro  # only host-driven runs need the session stack
 
     with micro.Session(project.transport()) as session:
-        executor = session.create_aot_executor(model_name)
-        for index, array in enumerate(arrays.values()):
-            executor.set_input(index, array)
-        times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            executor.run()
-            times.append(time.perf_counter() - start)
-        outputs = {
-            layout.name: executor.get_output(i).reshape(layout.shape)
-            for i, layout in enumerate(outs)
-        }
-        if benchmark:
-            # Up to 10 timed batches so "fastest" means something; one double per batch.
-            batches = min(benchmark, 10)
-            number = max(1, benchmark // batches)
-            timing = executor.benchmark(number=number, repeat=batches)
-            return RunReport(
-                outputs,
-                number * batches,
-                timing.mean,
-                timing.min,
-                f"device timer, fastest of {batches} batches",
-            )
-    return RunReport(outputs, repeat, sum(times) / repeat, min(times), "host wall clock")
+        if model.executor == "graph":
+            executor = _graph_executor(session, model, options.graph_executor or "device")
+        else:
+            executor = session.create_aot_executor(model.name)
+        with executor:
+            for index, (name, array) in enumerate(arrays.items()):
+                executor.set_input(name if model.executor == "graph" else index, array)
+            times = []
+            for _ in range(options.repeat):
+                start = time.perf_counter()
+                executor.run()
+                times.append(time.perf_counter() - start)
+            outputs = {
+                layout.name: executor.get_output(i).reshape(layout.shape)
+                for i, layout in enumerate(outs)
+            }
+            if options.benchmark:
+                # Up to 10 timed batches so "fastest" means something; one double per batch.
+                batches = min(options.benchmark, 10)
+                number = max(1, options.benchmark // batches)
+                timing = executor.benchmark(number=number, repeat=batches)
+                return RunReport(
+                    outputs,
+                    number * batches,
+                    timing.mean,
+                    timing.min,
+                    f"device timer, fastest of {batches} batches",
+                )
+    clock = "host wall clock"
+    return RunReport(outputs, options.repeat, sum(times) / options.repeat, min(times), clock)
+
+
+def _check_options(options: RunOptions, model: mlf.Model, kind: str) -> None:
+    if options.repeat < 1 or options.benchmark < 0:
+        raise RunError("--repeat must be at least 1 and --benchmark at least 0")
+    if kind not in ("aot_standalone", "host_driven"):
+        raise RunError(f"project type {kind!r} cannot be run; use aot_standalone or host_driven")
+    if options.graph_executor is None:
+        return
+    if options.graph_executor not in GRAPH_EXECUTORS:
+        raise RunError(f"--graph-executor must be device or host, got {options.graph_executor!r}")
+    if model.executor != "graph" or kind != "host_driven":
+        raise RunError(
+            "--graph-executor applies to graph models in host_driven projects (this project: "
+            f"{kind}, {model.executor} model)"
+        )
+    if options.graph_executor == "host" and options.benchmark:
+        raise RunError(
+            "--benchmark times the device's own executor; with --graph-executor host use "
+            "--repeat (host wall clock)"
+        )
 
 
 def run_project(
     project_dir: pathlib.Path,
     files: Mapping[str, pathlib.Path],
-    *,
-    repeat: int = 1,
-    benchmark: int = 0,
-    seed: int = _DEFAULT_SEED,
+    options: RunOptions | None = None,
 ) -> RunReport:
     """Build ``project_dir`` if needed and run its model once (plus timing runs)."""
-    if repeat < 1 or benchmark < 0:
-        raise RunError("--repeat must be at least 1 and --benchmark at least 0")
+    options = options or RunOptions()
     library_path = project_dir / _MLF_FILE
     if not library_path.is_file():
         raise RunError(f"{project_dir} has no {_MLF_FILE}: is it a generated project?")
     model = mlf.open(library_path).model()
-    ins, outs = standalone.model_layouts(model)
-    arrays = prepare_inputs(ins, files, seed)
     kind = project_type(project_dir)
+    _check_options(options, model, kind)
+    ins, outs = standalone.model_layouts(model)
+    arrays = prepare_inputs(ins, files, options.seed)
     with GeneratedProject(project_dir) as project:
         project.build()
         if kind == "host_driven":
-            return _run_host_driven(project, model.name, outs, arrays, repeat, benchmark)
-        if kind != "aot_standalone":
-            raise RunError(
-                f"project type {kind!r} cannot be run; use aot_standalone or host_driven"
-            )
-        return _run_standalone(project, ins, outs, arrays, repeat, benchmark)
+            return _run_host_driven(project, model, outs, arrays, options)
+        return _run_standalone(project, ins, outs, arrays, options.repeat, options.benchmark)
 
 
 def _top_k(array: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -237,9 +290,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     report = run_project(
         pathlib.Path(args.project_dir).resolve(),
         _parse_inputs(args.input),
-        repeat=args.repeat,
-        benchmark=args.benchmark,
-        seed=args.seed,
+        RunOptions(args.repeat, args.benchmark, args.seed, args.graph_executor),
     )
     if args.output:
         out_dir = pathlib.Path(args.output)
@@ -280,7 +331,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         for name, array in example.example_input().items():
             input_files[name] = pathlib.Path(tmp) / f"input_{len(input_files)}.npy"
             np.save(input_files[name], array)
-        report = run_project(project_dir, input_files, repeat=args.repeat)
+        report = run_project(project_dir, input_files, RunOptions(repeat=args.repeat))
     reference = list(example.example_reference(example.example_input()).values())
     for (name, got), want in zip(report.outputs.items(), reference, strict=False):
         got, want = got.reshape(-1), np.asarray(want).reshape(-1)
@@ -329,6 +380,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument(
         "--seed", type=int, default=_DEFAULT_SEED, help="seed of the random inputs (default 0)"
+    )
+    run.add_argument(
+        "--graph-executor",
+        choices=GRAPH_EXECUTORS,
+        help="graph models, host_driven: run the graph on the device (default) or walk it on "
+        "the host, calling each operator on the device",
     )
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.set_defaults(func=_cmd_run)

@@ -259,8 +259,10 @@ static void TestTimeEvaluator(void) {
   EXPECT(TVMFuncCall(timer2, NULL, NULL, 0, &ret, &ret_code) == 0);
   res = (const TVMByteArray*)ret.v_handle;
   times = (const double*)res->data;
-  EXPECT(g_calls > 1 + 3 + 5);
-  EXPECT(times[0] > 0 && times[0] * (g_calls - 1) >= 0.004);
+  /* The last batch reached min_repeat_ms; it had at most g_calls - 1 calls (timing on a busy
+   * machine decides how many batches it took, so only this bound is stable). */
+  EXPECT(g_calls >= 1 + 3);
+  EXPECT(times[0] > 0 && times[0] * (g_calls - 1) >= 0.005 * 0.999);
   TVMByteArrayFree((TVMByteArray*)res);
   EXPECT(TVMModFree(mh) == 0);
 }

@@ -6,6 +6,7 @@ import json
 import os
 import pathlib
 import shutil
+import socket
 import sys
 
 import pytest
@@ -40,6 +41,13 @@ def require_tools(board: str) -> None:
     for tool in _TOOLS[BOARDS[board]["arch"]]:
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed (scripts/install-deps.sh installs it)")
+
+
+def free_tcp_port() -> int:
+    """A TCP port of 127.0.0.1 nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def qemu_pids(marker: str | os.PathLike[str]) -> list[int]:

@@ -52,12 +52,16 @@ def test_echo_round_trip(echo_image) -> None:
     transport = qemu_transport.QemuTransport(lambda serial: board.qemu_command(str(image), serial))
     transport.open()
     try:
-        # wait=on: nothing is lost before the transport connects, the greeting included.
+        # QEMU connects before the machine runs: nothing is lost, the greeting included.
         assert read_exactly(transport, 6, 5.0) == b"hello\n"
-        # More than the firmware's 4 KiB receive buffer, in one burst: no byte may be lost.
+        # More than the firmware's 4 KiB receive buffer, in one burst, while the firmware is
+        # busy for 0.5 s (timer): receiving pauses when the buffer is full, no byte is lost.
         payload = bytes(range(256)) * 40
+        started = time.monotonic()
         transport.write(payload, 10.0)
-        assert read_exactly(transport, len(payload), 20.0) == payload
+        first = read_exactly(transport, 1, 10.0)
+        assert time.monotonic() - started >= 0.3  # the timer ran: nothing came back early
+        assert first + read_exactly(transport, len(payload) - 1, 20.0) == payload
         with pytest.raises(server.IoTimeoutError):
             transport.read(1, 0.2)  # nothing more to come
         # Idle firmware sleeps in wfi: QEMU uses almost no CPU while nothing happens.
@@ -71,15 +75,30 @@ def test_echo_round_trip(echo_image) -> None:
 
 
 @pytest.mark.slow
-def test_qemu_start_failure_reports_stderr(tmp_path) -> None:
+def test_qemu_start_failure_reports_stderr(echo_image) -> None:
+    board, image = echo_image
+    transport = qemu_transport.QemuTransport(
+        lambda serial: [*board.qemu_command(str(image), serial), "-no-such-option"]
+    )
+    with pytest.raises(qemu_transport.QemuStartError, match="no-such-option"):
+        transport.open()
+    assert not transport.is_open
+    assert qemu_pids(image) == []
+
+
+@pytest.mark.slow
+def test_image_qemu_cannot_load_is_reported_on_first_read(tmp_path) -> None:
+    require_tools("mps2-an385")
     board = boards.load_boards()["mps2-an385"]
-    require_tools(board.name)
     bogus = tmp_path / "not-an-image.elf"
     bogus.write_bytes(b"\x7fELF garbage")
     transport = qemu_transport.QemuTransport(lambda serial: board.qemu_command(str(bogus), serial))
-    with pytest.raises(qemu_transport.QemuStartError, match="QEMU exited with status"):
-        transport.open()
-    assert not transport.is_open
+    transport.open()
+    try:
+        with pytest.raises(server.TransportClosedError, match="QEMU exited with status"):
+            transport.read(1, 10.0)
+    finally:
+        transport.close()
     assert qemu_pids(bogus) == []
 
 

@@ -24,7 +24,7 @@ from projectapi.micro.errors import DeviceTerminatedError, SessionError
 from projectapi.project import GeneratedProject
 from projectapi.server import IoTimeoutError
 
-from .qemu_testlib import BOARDS, generate, qemu_pids, template_modules
+from .qemu_testlib import BOARDS, free_tcp_port, generate, qemu_pids
 
 REPLY_HEADER = struct.Struct("<4siIdd")  # the standalone link protocol's reply header
 
@@ -145,6 +145,20 @@ def test_standalone_killed_and_garbled(standalone_dir: pathlib.Path) -> None:
 
 
 @pytest.mark.slow
+def test_corrupt_image_is_refused_before_starting_qemu(standalone_dir: pathlib.Path) -> None:
+    image = standalone_dir / "build" / "firmware.elf"
+    good = image.read_bytes()
+    try:
+        image.write_bytes(b"garbage")
+        with GeneratedProject(standalone_dir) as project:
+            with pytest.raises(ProjectAPIError, match="not a 32-bit riscv ELF image"):
+                project.transport().open()
+            assert qemu_pids(standalone_dir) == []
+    finally:
+        image.write_bytes(good)
+
+
+@pytest.mark.slow
 def test_icount_timing_is_exactly_repeatable(standalone_dir: pathlib.Path) -> None:
     with GeneratedProject(standalone_dir) as project:
         first = run_standalone(project, icount=True)
@@ -217,8 +231,7 @@ def test_unknown_board_is_refused_before_generating(tmp_path: pathlib.Path) -> N
 
 @pytest.mark.slow
 def test_gdbserver_holds_the_cpu_until_continued(standalone_dir: pathlib.Path) -> None:
-    _, qemu_transport, _ = template_modules()
-    port = qemu_transport.free_tcp_port()
+    port = free_tcp_port()
     x, want = reference(QNN)
     with GeneratedProject(standalone_dir) as project, project.transport(
         {"gdbserver_port": port}

@@ -1,9 +1,13 @@
 /* The device side of a host-driven session: every received byte goes to the microTVM RPC server,
- * whose replies go back out through the port. */
+ * whose replies go back out through the port. Built with PROJECTAPI_GRAPH_EXECUTOR (graph
+ * models), the device also offers tvm.graph_executor.create. */
 #include <sys/types.h>
 
 #include <tvm/runtime/crt/error_codes.h>
 #include <tvm/runtime/crt/microtvm_rpc_server.h>
+#ifdef PROJECTAPI_GRAPH_EXECUTOR
+#include <tvm/runtime/crt/graph_executor_module.h>
+#endif
 
 #include "projectapi_loops.h"
 #include "projectapi_port.h"
@@ -17,6 +21,9 @@ static ssize_t write_to_port(void* context, const uint8_t* data, size_t num_byte
 
 int projectapi_host_driven_serve(void) {
   microtvm_rpc_server_t server = MicroTVMRpcServerInit(write_to_port, NULL);
+#ifdef PROJECTAPI_GRAPH_EXECUTOR
+  if (TVMGraphExecutorModule_Register() != kTvmErrorNoError) return 1;
+#endif
   uint8_t chunk[RECEIVE_CHUNK_BYTES];
   for (;;) {
     size_t received = projectapi_port_read(chunk, sizeof(chunk));

@@ -8,9 +8,9 @@
 #define PROJECTAPI_STATUS_OK 0
 #define PROJECTAPI_STATUS_BAD_REPEAT (-1000)
 
-/* Runs the model `repeat` (>= 1) times on the glue's static buffers, timed with the port clock:
- * the total, and the fastest time per run (over groups of runs for very fast models). Returns 0
- * or the first non-zero model result. */
+/* Prepares the model (projectapi_model_init, untimed), then runs it `repeat` (>= 1) times on the
+ * glue's static buffers, timed with the port clock: the total, and the fastest time per run
+ * (over groups of runs for very fast models). Returns 0 or the first non-zero result. */
 int32_t projectapi_run_timed(uint32_t repeat, double* total_seconds, double* fastest_seconds);
 
 /* Serves the standalone link protocol (docs/architecture.md) until the end of input.

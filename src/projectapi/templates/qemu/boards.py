@@ -21,6 +21,8 @@ _PACKAGES = {
     "riscv": ("gcc-riscv64-unknown-elf", "picolibc-riscv64-unknown-elf", "qemu-system-misc"),
 }
 _ENTRY_POINTS = {"arm": "reset_handler", "riscv": "_start"}
+# ELF e_machine values (System V ABI): what a firmware image for each CPU family must say.
+ELF_MACHINES = {"arm": 40, "riscv": 243}
 # Board-layer sources (relative to the firmware directory) per CPU family and per UART driver.
 _ARCH_SOURCES = {
     "arm": ["arm/startup_cortex_m.c"],

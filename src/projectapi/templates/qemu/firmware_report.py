@@ -8,13 +8,14 @@ import dataclasses
 import pathlib
 import re
 import struct
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 # ELF constants (System V ABI, ELF32): section types and flags used here.
 _SHT_NOBITS = 8
 _SHF_ALLOC = 0x2
 _SHF_TLS = 0x400
 _ELF_MAGIC = b"\x7fELF"
+_ELF_MACHINE_OFFSET = 18
 
 # Output sections of link.ld.in and where they live: flash (loaded), ram, or both (.data's initial
 # values are stored in flash and copied to RAM at reset).
@@ -58,6 +59,12 @@ class MemoryReport:
     def ram_used(self) -> int:
         """Bytes of RAM reserved: data, bss and stack."""
         return self.data + self.bss + self.stack
+
+    def as_json(self) -> Dict[str, object]:
+        """Every field and both totals, for memory_report.json."""
+        fields = dataclasses.asdict(self)
+        fields.update(flash_used=self.flash_used, ram_used=self.ram_used)
+        return fields
 
     def overflows(self) -> List[str]:
         """One phrase per region that does not fit, naming it and the excess."""
@@ -112,6 +119,15 @@ class MemoryReport:
             )
         lines.append("  {:<22}{:>10}{:>10}".format("stack", 0, self.stack))
         return "\n".join(lines)
+
+
+def elf_machine(path: pathlib.Path) -> Optional[int]:
+    """The e_machine field of a 32-bit little-endian ELF file, or None if it is not one."""
+    with open(path, "rb") as f:
+        header = f.read(_ELF_MACHINE_OFFSET + 2)
+    if len(header) < _ELF_MACHINE_OFFSET + 2 or header[:4] != _ELF_MAGIC or header[4:6] != b"\1\1":
+        return None
+    return struct.unpack_from("<H", header, _ELF_MACHINE_OFFSET)[0]
 
 
 def _elf_sections(path: pathlib.Path) -> List[Tuple[str, int, int, int]]:

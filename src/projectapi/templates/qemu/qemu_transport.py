@@ -1,8 +1,8 @@
 """A QEMU process and its emulated UART (over TCP) as a Project API transport.
 
-``open`` starts QEMU with the UART on ``-serial tcp:127.0.0.1:PORT,server=on,wait=on``: QEMU
-listens and holds the machine until the transport connects, so the firmware's first byte is
-never lost. ``close`` disconnects and stops QEMU (SIGTERM, then SIGKILL), and reaps it. On Linux
+``open`` listens on a port of 127.0.0.1 the kernel picks and starts QEMU with the UART on
+``-serial tcp:127.0.0.1:PORT``: QEMU connects while it starts, before the machine runs, so the
+firmware's first byte is never lost and no other process can take the port. ``close`` disconnects and stops QEMU (SIGTERM, then SIGKILL), and reaps it. On Linux
 QEMU also dies with the server process (PR_SET_PDEATHSIG), so even a killed server leaves no
 emulator behind.
 
@@ -10,9 +10,12 @@ Timeout contract, the same for ``read`` and ``write`` (seconds): ``None`` waits 
 takes, ``0`` does not wait, a positive number waits at most that long. ``read(n, t)`` returns 1
 to ``n`` bytes as soon as any are available. When the time runs out they raise
 ``server.IoTimeoutError``; when QEMU has exited or closed the UART they raise
-``server.TransportClosedError``, and ``open`` raises ``QemuStartError`` with QEMU's stderr.
+``server.TransportClosedError`` with QEMU's exit status and stderr (QEMU loads the image after
+connecting, so that is also how an image it cannot load shows). ``open`` raises
+``QemuStartError`` with QEMU's stderr.
 """
 
+import contextlib
 import ctypes
 import os
 import select
@@ -26,29 +29,18 @@ from typing import Callable, List, Optional
 
 import server
 
-# QEMU starts listening within ~30 ms here; allow for a loaded machine, never forever.
+# QEMU connects within ~30 ms here; allow for a loaded machine, never forever.
 CONNECT_TIMEOUT_SEC = 10.0
 _CONNECT_POLL_SEC = 0.01
-# QEMU loads the image only once the UART is connected; a bad image makes it exit within a few
-# milliseconds, so open watches it that long before reporting success.
-_LOAD_CHECK_SEC = 0.05
 # After SIGTERM QEMU exits at once; SIGKILL follows if it has not within this grace.
 _EXIT_GRACE_SEC = 2.0
 _MAX_READ_CHUNK = 1 << 16
 _STDERR_TAIL_BYTES = 2000
-_WAITING_NOTICE = "QEMU waiting for connection"  # QEMU's own info line, not an error
 _PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 
 
 class QemuStartError(RuntimeError):
-    """QEMU did not start or did not open its UART; the message holds its stderr."""
-
-
-def free_tcp_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """QEMU did not start or did not connect its UART; the message holds its stderr."""
 
 
 def _die_with_parent() -> None:
@@ -78,64 +70,54 @@ class QemuTransport:
         return self._proc.pid if self._proc is not None else None
 
     def open(self, timeout_sec: float = CONNECT_TIMEOUT_SEC) -> None:
-        """Start QEMU and connect to its UART; on any failure nothing is left running."""
+        """Start QEMU and connect its UART to us; on any failure nothing is left running."""
         if self._proc is not None:
             raise RuntimeError("transport is already open; close it first")
-        port = free_tcp_port()
-        # nodelay: QEMU writes the UART's bytes one by one; without it Nagle's algorithm meets
-        # delayed ACKs and every reply waits ~40 ms.
-        serial = "tcp:127.0.0.1:{},server=on,wait=on,nodelay=on".format(port)
-        argv = self._command_for_serial(serial)
-        # QEMU's output, kept for error messages; lives until close().
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
-        try:
-            self._proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=self._stderr,
-                stderr=self._stderr,
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-            )
-        except OSError as error:
-            self.close()
-            raise QemuStartError("cannot run {}: {}".format(argv[0], error)) from None
-        try:
-            self._sock = self._connect(port, timeout_sec)
-            self._proc.wait(_LOAD_CHECK_SEC)
-        except subprocess.TimeoutExpired:
-            return  # still running: started
-        except BaseException:
-            self.close()
-            raise
-        error = self._start_error(
-            "QEMU exited with status {} after connecting".format(self._proc.returncode)
-        )
-        self.close()
-        raise error
+        # We listen on a port the kernel picks (no race for a "free" port) and QEMU connects to
+        # it while it starts, before the machine runs. nodelay: QEMU writes the UART's bytes one
+        # by one; without it Nagle's algorithm meets delayed ACKs and every reply waits ~40 ms.
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1)
+            port = listener.getsockname()[1]
+            argv = self._command_for_serial("tcp:127.0.0.1:{},nodelay=on".format(port))
+            # QEMU's output, kept for error messages; lives until close().
+            self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
+            try:
+                self._proc = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=self._stderr,
+                    stderr=self._stderr,
+                    preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                )
+            except OSError as error:
+                self.close()
+                raise QemuStartError("cannot run {}: {}".format(argv[0], error)) from None
+            try:
+                self._sock = self._accept(listener, timeout_sec)
+            except BaseException:
+                self.close()
+                raise
 
-    def _connect(self, port: int, timeout_sec: float) -> socket.socket:
+    def _accept(self, listener: socket.socket, timeout_sec: float) -> socket.socket:
+        """QEMU's connection to ``listener``, watching QEMU while waiting for it."""
         deadline = time.monotonic() + timeout_sec
-        while True:
+        while not select.select([listener], [], [], _CONNECT_POLL_SEC)[0]:
             if self._proc.poll() is not None:
                 raise self._start_error(
-                    "QEMU exited with status {} before opening its UART".format(
+                    "QEMU exited with status {} before connecting its UART".format(
                         self._proc.returncode
                     )
                 )
-            try:
-                sock = socket.create_connection(("127.0.0.1", port), timeout=1.0)
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise self._start_error(
-                        "QEMU did not open its UART on port {} within {:.0f} s".format(
-                            port, timeout_sec
-                        )
-                    ) from None
-                time.sleep(_CONNECT_POLL_SEC)
-                continue
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.setblocking(False)
-            return sock
+            if time.monotonic() > deadline:
+                raise self._start_error(
+                    "QEMU did not connect its UART within {:.0f} s".format(timeout_sec)
+                )
+        sock, _ = listener.accept()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setblocking(False)
+        return sock
 
     def _start_error(self, what: str) -> QemuStartError:
         return QemuStartError("{}: {}".format(what, self.stderr_tail() or "(no output)"))
@@ -147,8 +129,7 @@ class QemuTransport:
         self._stderr.seek(0, os.SEEK_END)
         size = self._stderr.tell()
         self._stderr.seek(max(0, size - _STDERR_TAIL_BYTES))
-        lines = self._stderr.read().decode("utf-8", "replace").splitlines()
-        return "\n".join(line for line in lines if _WAITING_NOTICE not in line).strip()
+        return self._stderr.read().decode("utf-8", "replace").strip()
 
     def read(self, n: int, timeout_sec: Optional[float]) -> bytes:
         """Return 1 to ``n`` bytes from the UART (timeouts as in the module docstring)."""
@@ -211,7 +192,10 @@ class QemuTransport:
         return self._sock
 
     def _closed_error(self) -> server.TransportClosedError:
-        status = self._proc.poll() if self._proc is not None else None
+        status = None
+        # A closed UART usually means QEMU is exiting: give it a moment to say how.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            status = self._proc.wait(_EXIT_GRACE_SEC) if self._proc is not None else None
         if status is None:
             what = "QEMU closed the UART connection"
         else:

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <tvm/runtime/c_runtime_api.h>
 #include <tvm/runtime/crt/platform.h>
 
 #include "model_glue.h"
@@ -88,7 +89,7 @@ static int run_direct(const options_t* opts) {
   double fastest = 0.0;
   int32_t status = projectapi_run_timed((uint32_t)opts->repeat, &total, &fastest);
   if (status != 0) {
-    fprintf(stderr, "error: the model returned %ld\n", (long)status);
+    fprintf(stderr, "error: the model returned %ld: %s\n", (long)status, TVMGetLastError());
     return 1;
   }
   for (size_t i = 0; i < opts->num_outputs; ++i) {

@@ -23,11 +23,12 @@ uint64_t board_timer_ticks(void);
 
 /* ---- used by the drivers only ---- */
 
-/* Called from the UART interrupt with each received byte while board_rx_full() is false. When
- * the buffer is full the driver masks its receive interrupt instead (the byte stays in the UART,
- * which then holds off the sender) and board_uart_read unmasks it once there is room again. */
+/* The UART interrupt calls board_rx_pause_if_full() before each received byte and, while it
+ * returns 0, board_rx_push() with the byte. When the buffer is full it returns 1 and has masked
+ * the receive interrupt: the byte stays in the UART, which holds off the sender, and
+ * board_uart_read unmasks the interrupt once there is room again. Nothing is ever dropped. */
 void board_rx_push(uint8_t byte);
-int board_rx_full(void);
+int board_rx_pause_if_full(void);
 
 /* Whether received bytes are waiting. */
 int board_rx_pending(void);

@@ -12,7 +12,7 @@ static volatile uint32_t rx_head;   /* written by the interrupt only */
 static volatile uint32_t rx_tail;   /* written by the main loop only */
 static volatile int rx_irq_masked;  /* set by the interrupt, cleared by the main loop */
 
-int board_rx_full(void) {
+int board_rx_pause_if_full(void) {
   if (rx_head - rx_tail >= BOARD_RX_BUFFER_BYTES) {
     rx_irq_masked = 1;
     board_uart_rx_irq_enable(0);

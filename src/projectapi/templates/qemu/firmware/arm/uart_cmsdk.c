@@ -32,7 +32,7 @@ void board_uart_putc(uint8_t byte) {
 void board_uart_isr(void) {
   UART_INTCLEAR = INT_RX; /* before draining, so a byte arriving meanwhile raises it again */
   while (UART_STATE & STATE_RX_FULL) {
-    if (board_rx_full()) {
+    if (board_rx_pause_if_full()) {
       return; /* the byte waits in the UART; re-enabling runs this handler again */
     }
     board_rx_push((uint8_t)UART_DATA);

@@ -34,7 +34,7 @@ void board_uart_putc(uint8_t byte) {
 
 void board_uart_isr(void) {
   while (UART_LSR & LSR_DATA_READY) {
-    if (board_rx_full()) {
+    if (board_rx_pause_if_full()) {
       return; /* the byte waits in the UART; re-enabling raises the interrupt again */
     }
     board_rx_push(UART_RBR_THR);
