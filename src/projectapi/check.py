@@ -98,7 +98,7 @@ class _Wire:
         server_read, self._write_fd = os.pipe()
         self._read_fd, server_write = os.pipe()
         try:
-            command = _client._server_command(project_dir)  # launched exactly as a client does
+            command = _client.server_command(project_dir)  # launched exactly as a client does
             self.process = _client.ServerProcess(
                 [*command, "--read-fd", str(server_read), "--write-fd", str(server_write)],
                 project_dir,

@@ -326,7 +326,8 @@ class ProjectAPIClient:
         params = {"n": n, "timeout_sec": timeout_sec}
         if self._encoding != "base85":
             params["encoding"] = self._encoding
-        reply = self._call("read_transport", params, self._transport_timeout(timeout_sec))
+        timeout = self._transport_timeout(timeout_sec)
+        reply = self._call("read_transport", params, timeout, data_reply=True)
         try:
             return {"data": server.DECODERS[self._encoding](reply["data"])}
         except (TypeError, KeyError, ValueError) as exc:
@@ -369,10 +370,17 @@ class ProjectAPIClient:
             return self.reply_timeout
         return None if timeout_sec is None else timeout_sec + TRANSPORT_REPLY_MARGIN_SEC
 
-    def _call(self, method: str, params: dict | bytes, timeout: float | None = None) -> Any:
+    def _call(
+        self,
+        method: str,
+        params: dict | bytes,
+        timeout: float | None = None,
+        data_reply: bool = False,
+    ) -> Any:
         """Send one request and return its result; ``params`` may be ready JSON text (bytes).
 
         ``timeout`` bounds the transport calls; the others use reply_timeout or their default.
+        ``data_reply``: the result holds transport data, returned as encoded ``bytes``.
         """
         if self._closed:
             raise ProjectAPIError("this Project API client is closed; launch the server again")
@@ -399,7 +407,7 @@ class ProjectAPIClient:
         if self._testonly_did_write_request is not None:
             self._testonly_did_write_request()
         while True:
-            reply = self._receive(deadline, method, timeout)
+            reply = self._receive(deadline, method, timeout, data_reply)
             reply_id = reply.get("id")
             if isinstance(reply_id, int) and reply_id < request_id:
                 continue  # the late reply to an earlier call that timed out
@@ -438,7 +446,9 @@ class ProjectAPIClient:
             except (BrokenPipeError, ConnectionResetError):
                 raise self._died(method) from None
 
-    def _receive(self, deadline: float | None, method: str, timeout: float | None) -> dict:
+    def _receive(
+        self, deadline: float | None, method: str, timeout: float | None, data_reply: bool
+    ) -> dict:
         """The next reply line, parsed and checked to be a JSON-RPC 2.0 object."""
         scanned = 0
         while (end := self._buffer.find(b"\n", scanned)) < 0:
@@ -457,7 +467,10 @@ class ProjectAPIClient:
         line = self._buffer[:end]
         del self._buffer[: end + 1]
         try:
-            reply = server.loads_line(line)
+            if data_reply:
+                reply = server.loads_line_with_data(line, "result")
+            else:
+                reply = server.loads_line(line)
         except ValueError:
             reply = None
         if not isinstance(reply, dict) or reply.get("jsonrpc") != "2.0":
@@ -496,7 +509,7 @@ class ProjectAPIClient:
         return ServerDiedError(text)
 
 
-def _server_command(project_dir: pathlib.Path) -> list[str]:
+def server_command(project_dir: pathlib.Path) -> list[str]:
     """The command that starts ``project_dir``'s server: its launcher script, or the server."""
     launcher = project_dir / _LAUNCHER
     if launcher.is_file():
@@ -527,7 +540,7 @@ def instantiate_from_dir(
     directory = pathlib.Path(project_dir).resolve()
     if not directory.is_dir():
         raise LaunchError(f"project directory {directory} does not exist")
-    command = _server_command(directory)
+    command = server_command(directory)
     request_read, request_write = os.pipe()
     reply_read, reply_write = os.pipe()
     command += ["--read-fd", str(request_read), "--write-fd", str(reply_write)]

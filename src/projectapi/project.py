@@ -8,7 +8,9 @@ called (``required`` or ``optional`` naming it) are sent, so one options dict ca
 generate, build, flash and the transport alike. Declared defaults fill in what is not given;
 the caller's dict is never modified.
 
-Paths handed to a server are made absolute first: its working directory is the project's.
+Paths handed to a server are made absolute first, its working directory being the project's: the
+MLF, project and runtime paths, and the values of options named `*_tar`, `*_path`, `*_dir` or
+`*_file`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from projectapi.errors import ProjectAPIError
 TVM_VERSION = "0.14.0"
 
 _PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
+_PATH_OPTION_SUFFIXES = ("_tar", "_path", "_dir", "_file")
 TEMPLATES_DIR = _PACKAGE_DIR / "templates"
 RUNTIME_DIR = _PACKAGE_DIR / "runtime"
 _SERVER_FILE = "microtvm_api_server.py"
@@ -130,7 +133,7 @@ def prepare_options(
         if method not in option_methods(option):
             continue
         if option.name in given:
-            to_send[option.name] = given[option.name]
+            to_send[option.name] = _absolute_if_path(option.name, given[option.name])
         elif option.default is not None:
             to_send[option.name] = option.default
         elif method in (option.required or ()):
@@ -138,6 +141,17 @@ def prepare_options(
     if problems:
         raise OptionError("; ".join(problems))
     return to_send
+
+
+def _absolute_if_path(name: str, value: Any) -> Any:
+    """A path-valued option (named ``*_tar``, ``*_path``, ``*_dir`` or ``*_file``) made absolute.
+
+    A server runs in its project's directory, so a relative path the user typed would resolve
+    against the wrong place there.
+    """
+    if isinstance(value, str) and value and name.endswith(_PATH_OPTION_SUFFIXES):
+        return str(_absolute(value))
+    return value
 
 
 def parse_option_strings(

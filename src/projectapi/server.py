@@ -1,9 +1,9 @@
-"""Project API server helper: the JSON-RPC 2.0 line protocol a template's server speaks.
+"""Project API server side: the JSON-RPC 2.0 line protocol a template's server speaks.
 
 Standard library only and Python 3.8+, because it is copied beside every project's
 ``microtvm_api_server.py``. A template subclasses ``ProjectAPIHandler`` and calls
 ``main(handler)``; this module owns the wire format (protocol version 1, as TVM v0.14 speaks
-it), request validation, the transport data codecs and the fd helpers with timeouts.
+it), request validation, the transport data codecs and fd reads and writes with timeouts.
 """
 
 from __future__ import annotations
@@ -318,15 +318,16 @@ _B85_CHAR_TO_DIGIT = bytes(
 )
 _B85_CHUNK_WORDS = 4096  # words per big-integer pass: 16 KiB of data stays cache-friendly
 
-# Encoding: lane = 10 bytes; word * ceil(2**72 / 85**5) is word / 85**5 as a fixed-point fraction
-# with 72 fraction bits. Each multiplication by 85 moves the next base-85 digit into the lane's
+# Encoding: lane = 9 bytes; word * ceil(2**64 / 85**5) is word / 85**5 as a fixed-point fraction
+# with 64 fraction bits. Each multiplication by 85 moves the next base-85 digit into the lane's
 # top byte, from where it is collected into an accumulator that shifts one byte per digit. The
-# rounding error (< 2**-40) stays below the 85**-5 spacing of true fractions, so every digit is
-# exact, and 85 * 2**72 < 2**80 keeps each lane inside its 80 bits.
-_ENC_LANE = 10
-_ENC_MULTIPLIER = -(-(1 << 72) // 85**5) * 85  # the first multiplication by 85 folded in
-_ENC_FRACTION_MASK = int.from_bytes((b"\x00" + b"\xff" * 9) * _B85_CHUNK_WORDS, "big")
-_ENC_DIGIT_MASK = int.from_bytes((b"\xff" + b"\x00" * 9) * _B85_CHUNK_WORDS, "big")
+# multiplier exceeds 2**64 / 85**5 by d = 0.084, so the error (< d * 2**-32) stays below the
+# 85**-5 spacing of true fractions (needs d < 2**32 / 85**5 = 0.968): every digit is exact, and
+# 85 * 2**64 < 2**72 keeps each lane inside its 72 bits.
+_ENC_LANE = 9
+_ENC_MULTIPLIER = -(-(1 << 64) // 85**5) * 85  # the first multiplication by 85 folded in
+_ENC_FRACTION_MASK = int.from_bytes((b"\x00" + b"\xff" * 8) * _B85_CHUNK_WORDS, "big")
+_ENC_DIGIT_MASK = int.from_bytes((b"\xff" + b"\x00" * 8) * _B85_CHUNK_WORDS, "big")
 
 # Decoding: lane = 5 bytes holding the 5 digits; Horner's rule in 40-bit lanes (85**5 < 2**40).
 _DEC_LOW_BYTE_MASK = int.from_bytes(b"\x00\x00\x00\x00\xff" * _B85_CHUNK_WORDS, "big")
@@ -475,7 +476,29 @@ def loads_line(line: bytes | bytearray | str) -> object:
     return value
 
 
-# ---- fd helpers with timeouts -----------------------------------------------------------------
+_DATA_KEY = b'"data":"'
+
+
+def loads_line_with_data(line: bytes | bytearray, container: str) -> object:
+    """``loads_line`` for a line whose ``[container]["data"]`` holds encoded transport bytes.
+
+    JSON-scanning a long string costs more than decoding it, so when that string has no escapes
+    it is cut out before parsing and put back as ``bytes``; any other line is parsed as usual.
+    """
+    start = line.find(_DATA_KEY)
+    if start >= 0:
+        start += len(_DATA_KEY)
+        end = line.find(b'"', start)
+        if end >= 0 and line.find(b"\\", start, end) < 0:
+            value = loads_line(line[:start] + line[end:])
+            inner = value.get(container) if isinstance(value, dict) else None
+            if isinstance(inner, dict) and inner.get("data") == "":  # it was that very string
+                inner["data"] = bytes(line[start:end])
+                return value
+    return loads_line(line)
+
+
+# ---- fd reads and writes with timeouts --------------------------------------------------------
 
 
 def _wait_fd(fd: int, for_write: bool, end: float | None) -> None:
@@ -543,6 +566,7 @@ _STRING = ((str,), "a string", False)
 _OBJECT = ((dict,), "an object", False)
 _TIMEOUT = ((int, float, type(None)), "a number >= 0 or null", True)
 _ENCODING = ((str,), "one of %s" % ", ".join(TRANSPORT_ENCODINGS), False)
+_DATA = ((str, bytes), "a string", False)  # bytes: cut out of the line unparsed
 
 # method -> (required params, optional params); each param -> (types, description, non-negative).
 _PARAM_SPECS = {
@@ -564,7 +588,7 @@ _PARAM_SPECS = {
         {"n": ((int,), "an integer >= 0", True), "timeout_sec": _TIMEOUT},
         {"encoding": _ENCODING},
     ),
-    "write_transport": ({"data": _STRING, "timeout_sec": _TIMEOUT}, {"encoding": _ENCODING}),
+    "write_transport": ({"data": _DATA, "timeout_sec": _TIMEOUT}, {"encoding": _ENCODING}),
 }
 
 
@@ -718,7 +742,7 @@ class ProjectAPIServer:
         return _JSONBytes(b'{"data":"%s"}' % ENCODERS[encoding](data))
 
     def _write_transport(
-        self, data: str, timeout_sec: float | None, encoding: str = "base85"
+        self, data: str | bytes, timeout_sec: float | None, encoding: str = "base85"
     ) -> None:
         try:
             raw = DECODERS[encoding](data)
@@ -755,7 +779,7 @@ class ProjectAPIServer:
         request_id = None
         try:
             try:
-                request = loads_line(line)
+                request = loads_line_with_data(line, "params")
             except ValueError as exc:  # UnicodeDecodeError is a ValueError too
                 raise JSONRPCError(ErrorCode.PARSE_ERROR, "Parse error: %s" % exc) from None
             if not isinstance(request, dict):

@@ -118,3 +118,26 @@ def test_run_host_driven_project_with_device_benchmark(tmp_path) -> None:
     np.testing.assert_allclose(got, want.reshape(-1), rtol=1e-5, atol=1e-6)
     assert report["runs"] == 20 and report["clock"].startswith("device timer")
     assert 0 < report["fastest_seconds"] <= report["mean_seconds"] * 1.0001
+
+
+@pytest.mark.slow
+def test_run_graph_model_host_driven_on_device_and_walked_on_host(tmp_path) -> None:
+    name = "mnist_graph_params"  # weights loaded from parameters/default.params
+    target = tmp_path / "project"
+    with TemplateProject("host") as template:
+        template.generate_project(
+            MLF_DIR / f"{name}.tar", target, {"project_type": "host_driven"}
+        ).close()
+    want = np.load(MLF_DIR / f"{name}.output.npy").reshape(-1)
+    for extra in ([], ["--graph-executor", "host"]):
+        done = _cli("run", str(target), "--input", f"Input3={MLF_DIR / name}.input.npy",
+                    "--json", *extra)
+        assert done.returncode == 0, done.stderr
+        got = np.array(json.loads(done.stdout)["outputs"]["output"]["data"], dtype=np.float32)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_graph_executor_choice_on_an_aot_model_is_refused(project_dir) -> None:
+    done = _cli("run", str(project_dir), "--graph-executor", "host")
+    assert done.returncode == 1
+    assert "--graph-executor applies to graph models in host_driven projects" in done.stderr

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 from typing import Any
 
 import numpy as np
 import pytest
 
-from projectapi.micro import GraphError, Session, SessionError
+from projectapi.micro import GraphError, ProfilingUnavailable, Session, SessionError
 from projectapi.micro.graph import Graph
 from projectapi.micro.rpc_codec import CPU, FLOAT32, DLTensor, ModuleHandle
 from projectapi.mlf.params import read_params, write_params
@@ -151,12 +152,15 @@ def test_host_graph_executor_runs_and_profiles() -> None:
         executor.run()
         np.testing.assert_array_equal(executor.get_output(0), 2 * (X + W))
         np.testing.assert_array_equal(executor.get_input(0), X)
-        profile = executor.profile(number=3)
+        profile = executor.profile(repeat=3)
         assert [(op.name, op.seconds) for op in profile.operators] == [
             ("add_node", 0.003),
             ("double_node", 0.001),
         ]
         assert profile.total == pytest.approx(0.004)
+        assert profile.whole_run == pytest.approx(0.004)  # a walk is its operator calls
+        assert (profile.executor, profile.repeat) == ("graph walked on the host", 3)
+        np.testing.assert_array_equal(executor.get_output(0), 2 * (X + W))  # outputs intact
     assert not device.memory  # every storage block was freed
 
 
@@ -194,7 +198,7 @@ def test_host_graph_executor_refuses_bad_inputs() -> None:
             executor.get_output(1)
 
 
-def install_graph_executor(device: FakeCRT) -> None:
+def install_graph_executor(device: FakeCRT, *, with_run_profile: bool = True) -> None:
     """A device-side graph executor built on the Graph parser and the fake operators."""
 
     def create(graph_json: str, module: ModuleHandle, device_type: int, device_id: int) -> Any:
@@ -214,12 +218,21 @@ def install_graph_executor(device: FakeCRT) -> None:
             for op in graph.operators:
                 library[op.func_name](*(entry(e) for e in op.inputs + op.outputs))
 
+        def run_profile() -> bytes:
+            run()
+            seconds = [0.0] * graph.num_nodes
+            for op in graph.operators:
+                seconds[op.node] = device.durations[op.func_name]
+            return struct.pack(f"<{graph.num_nodes}d", *seconds)
+
         functions = {
             "get_input": lambda name: device.new_ndarray(entry(graph.arg_entry(name))),
             "get_output": lambda i: device.new_ndarray(entry(graph.output_entries[i])),
             "load_params": load_params,
             "run": run,
         }
+        if with_run_profile:
+            functions["run_profile"] = run_profile
         return ModuleHandle(device.add_module(functions))
 
     device.register("tvm.graph_executor.create", create)
@@ -237,6 +250,56 @@ def test_device_graph_executor_runs() -> None:
         np.testing.assert_array_equal(executor.get_output(0), 2 * (X + W))
         with pytest.raises(SessionError, match="first input"):
             executor.load_params({"x": X})
+
+
+def test_device_graph_executor_profiles_with_run_profile_and_timed_runs() -> None:
+    device = FakeCRT()
+    install_operators(device)
+    install_graph_executor(device)
+    device.durations["run"] = 0.0041
+    session = open_session(device)
+    with session.create_graph_executor(GRAPH_JSON, {"w": W}) as executor:
+        profile = executor.profile(repeat=4)
+    assert [(op.name, op.func_name, op.seconds) for op in profile.operators] == [
+        ("add_node", "add", 0.003),
+        ("double_node", "double", 0.001),
+    ]
+    assert (profile.whole_run, profile.repeat) == (0.0041, 4)
+    assert profile.executor == "graph executor on the device"
+
+
+def test_device_graph_executor_without_run_profile_points_to_the_host_walk() -> None:
+    device = FakeCRT()
+    install_operators(device)
+    install_graph_executor(device, with_run_profile=False)
+    session = open_session(device)
+    with (
+        session.create_graph_executor(GRAPH_JSON) as executor,
+        pytest.raises(ProfilingUnavailable, match=r"no 'run_profile'.*graph walked on the host"),
+    ):
+        executor.profile()
+
+
+def test_profile_needs_at_least_one_repeat() -> None:
+    device = FakeCRT()
+    install_operators(device)
+    session = open_session(device)
+    with (
+        session.create_host_graph_executor(GRAPH_JSON) as executor,
+        pytest.raises(SessionError, match="repeat must be at least 1, got 0"),
+    ):
+        executor.profile(repeat=0)
+
+
+def test_aot_executor_explains_why_it_cannot_profile_operators() -> None:
+    device = FakeCRT()
+    install_aot(device)
+    session = open_session(device)
+    with (
+        session.create_aot_executor() as executor,
+        pytest.raises(ProfilingUnavailable, match="not available for AOT models"),
+    ):
+        executor.profile()
 
 
 def test_device_graph_executor_refuses_json_larger_than_the_device_buffer() -> None:

@@ -135,3 +135,17 @@ def test_find_project_dir(tmp_path, monkeypatch) -> None:
         project.find_project_dir("echo")
     with pytest.raises(project.ProjectNotFoundError, match=r"built-in templates: .*echo"):
         project.find_project_dir("no-such-thing")
+
+
+def test_path_valued_options_are_made_absolute_against_the_callers_directory(
+    tmp_path, monkeypatch
+) -> None:
+    declared = [
+        ProjectOption("extra_files_tar", type="str", optional=["generate_project"]),
+        ProjectOption("board", type="str", optional=["generate_project"]),
+    ]
+    monkeypatch.chdir(tmp_path)
+    sent = project.prepare_options(
+        declared, "generate_project", {"extra_files_tar": "extra.tar", "board": "an385"}
+    )
+    assert sent == {"extra_files_tar": str(tmp_path / "extra.tar"), "board": "an385"}

@@ -1,4 +1,4 @@
-"""server.py as a library: codecs, fd helpers with timeouts, options, errors and main()."""
+"""server.py as a library: codecs, fd reads and writes with timeouts, options, errors, main()."""
 
 from __future__ import annotations
 
@@ -215,3 +215,24 @@ def test_loads_line_refuses_what_json_loads_refuses(text):
 @pytest.mark.parametrize("value", [None, 0, -3, 2**70, 1.5, 'é"\\', {"k": [1, "v"]}, [], True])
 def test_dumps_compact_is_compact_json(value: object):
     assert server.dumps_compact(value) == json.dumps(value, separators=(",", ":"))
+
+
+@pytest.mark.parametrize(
+    ("line", "data"),
+    [
+        ('{"id":1,"result":{"data":"0aff"}}', b"0aff"),  # cut out, returned as bytes
+        ('{"id":1,"result":{"data":"a\\"b"}}', 'a"b'),  # escapes: parsed as usual
+        ('{"id":1,"result":{"data": "0aff"}}', "0aff"),  # other spacing: parsed as usual
+        ('{"data":"x","result":{"data":"0aff"}}', "0aff"),  # first "data" is not the one
+        ('{"id":1,"result":{"n":{"data":"0aff"}}}', None),  # nested deeper: parsed as usual
+    ],
+)
+def test_loads_line_with_data_only_cuts_the_data_string(line: str, data: object):
+    value = server.loads_line_with_data(line.encode(), "result")
+    expected = json.loads(line)
+    if data is None:
+        assert value == expected
+    else:
+        assert value["result"]["data"] == data
+        value["result"]["data"] = expected["result"]["data"]
+        assert value == expected

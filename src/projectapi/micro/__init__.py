@@ -11,6 +11,7 @@ Typical use::
 
 from .errors import (
     DeviceTerminatedError,
+    ProfilingUnavailable,
     ProtocolError,
     RemoteError,
     SessionError,
@@ -21,10 +22,9 @@ from .executors import (
     BenchmarkResult,
     GraphExecutor,
     HostGraphExecutor,
-    OperatorTime,
-    Profile,
 )
 from .graph import Graph, GraphError
+from .profiling import OperatorTime, Profile, format_profile_table
 from .rpc import RemoteArray, RemoteFunction, RemoteModule, RPCClient, TimeEvaluator
 from .transport import Session, Transport
 
@@ -38,6 +38,7 @@ __all__ = [
     "HostGraphExecutor",
     "OperatorTime",
     "Profile",
+    "ProfilingUnavailable",
     "ProtocolError",
     "RPCClient",
     "RemoteArray",
@@ -49,4 +50,5 @@ __all__ = [
     "SessionTimeoutError",
     "TimeEvaluator",
     "Transport",
+    "format_profile_table",
 ]

@@ -28,3 +28,7 @@ class RemoteError(SessionError):
         self.device_message = device_message
         detail = device_message or "(the device gave no message)"
         super().__init__(f"{what} failed on the device: {detail}")
+
+
+class ProfilingUnavailable(SessionError):
+    """Per-operator profiling is not possible for this model or device; the message says why."""

@@ -14,8 +14,15 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ..mlf.params import read_params, write_params
-from .errors import SessionError
+from .errors import ProfilingUnavailable, SessionError
 from .graph import Graph
+from .profiling import (
+    AOT_UNAVAILABLE,
+    DEFAULT_REPEAT,
+    Profile,
+    profile_device_graph,
+    profile_host_walk,
+)
 from .rpc import (
     RemoteArray,
     RemoteFunction,
@@ -62,27 +69,6 @@ class BenchmarkResult:
     def std(self) -> float:
         """Population standard deviation over repeats."""
         return statistics.pstdev(self.results)
-
-
-@dataclass(frozen=True)
-class OperatorTime:
-    """On-device mean seconds of one operator call."""
-
-    name: str
-    func_name: str
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Profile:
-    """Per-operator on-device times of one graph run, in execution order."""
-
-    operators: tuple[OperatorTime, ...]
-
-    @property
-    def total(self) -> float:
-        """Sum of the operator times."""
-        return sum(op.seconds for op in self.operators)
 
 
 def _params_blob(params: Params) -> bytes:
@@ -312,6 +298,10 @@ class AotExecutor(_DeviceExecutor):
     def _known_num_outputs(self) -> int | None:
         return self._num_outputs
 
+    def profile(self, repeat: int = DEFAULT_REPEAT) -> Profile:
+        """Always raises ProfilingUnavailable: AOT operators cannot be called on their own."""
+        raise ProfilingUnavailable(AOT_UNAVAILABLE)
+
     @property
     def input_names(self) -> tuple[str, ...]:
         """Model input names in order."""
@@ -392,6 +382,13 @@ class GraphExecutor(_GraphModel, _DeviceExecutor):
         self._function("load_params")(blob)
         self._loaded.update(names)
 
+    def profile(self, repeat: int = DEFAULT_REPEAT) -> Profile:
+        """On-device time per operator (``run_profile``) and of whole runs, fastest of ``repeat``.
+
+        Raises ProfilingUnavailable if the device's executor has no ``run_profile``.
+        """
+        return profile_device_graph(self.module, self.graph, repeat)
+
 
 class HostGraphExecutor(_GraphModel):
     """Walks the graph on the host and calls each operator on the device (TVM's micro flow)."""
@@ -420,6 +417,7 @@ class HostGraphExecutor(_GraphModel):
         return _load_or_release(cls(client, Graph.parse(graph_json)), params)
 
     def _setup(self) -> None:
+        # TVM's host asks once per node entry; so do we, keeping its request sequence.
         for _entry in self.graph.entries:
             linked = self.module.find_function(self.LINKED_PARAM_LOOKUP)
             if linked is not None:
@@ -486,14 +484,9 @@ class HostGraphExecutor(_GraphModel):
         _check_output_index(index, self.num_outputs)
         return self._read(self.graph.output_entries[index])
 
-    def profile(self, number: int = 10) -> Profile:
-        """On-device mean seconds per operator, each timed by the device timer."""
-        rows = []
-        for index, op in enumerate(self.graph.operators):
-            with self.module.time_evaluator(op.func_name, number=number, repeat=1) as timer:
-                (seconds,) = timer(*self._args(index))
-            rows.append(OperatorTime(op.name, op.func_name, seconds))
-        return Profile(tuple(rows))
+    def profile(self, repeat: int = DEFAULT_REPEAT) -> Profile:
+        """On-device time per operator call over ``repeat`` walks, fastest of each."""
+        return profile_host_walk(self.module, self.graph, self._args, repeat)
 
     def release(self) -> None:
         """Free operator handles, storage and the system library handle on the device."""

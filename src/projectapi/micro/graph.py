@@ -33,8 +33,9 @@ class Entry:
 
 @dataclass(frozen=True)
 class Operator:
-    """An operator node: its C function and the entry ids of its inputs and outputs."""
+    """An operator node: its index among all nodes, its C function, input and output entry ids."""
 
+    node: int
     name: str
     func_name: str
     inputs: tuple[int, ...]
@@ -45,6 +46,7 @@ class Operator:
 class Graph:
     """A parsed graph: entries, operators in execution order, named inputs, outputs."""
 
+    num_nodes: int
     entries: tuple[Entry, ...]
     operators: tuple[Operator, ...]
     arg_names: tuple[str, ...]
@@ -102,11 +104,11 @@ class Graph:
                 raise GraphError(f"graph node '{node['name']}' uses unsupported '{func_name}'")
             outputs = tuple(range(row_ptr[index], row_ptr[index + 1]))
             inputs = tuple(entry_id(ref) for ref in node["inputs"])
-            operators.append(Operator(node["name"], func_name, inputs, outputs))
+            operators.append(Operator(index, node["name"], func_name, inputs, outputs))
         arg_names = tuple(nodes[int(i)]["name"] for i in doc["arg_nodes"])
         arg_entries = {nodes[int(i)]["name"]: row_ptr[int(i)] for i in doc["arg_nodes"]}
         outputs = tuple(entry_id(ref) for ref in doc["heads"])
-        return cls(entries, tuple(operators), arg_names, arg_entries, outputs)
+        return cls(len(nodes), entries, tuple(operators), arg_names, arg_entries, outputs)
 
     def storage_sizes(self) -> list[int]:
         """Bytes per storage id: the largest entry using it, rounded up to 4 (float32 units)."""

@@ -1,4 +1,4 @@
-"""Every real AOT archive: generate, warning-free build, standalone run equal to the reference."""
+"""Every real archive (AOT and graph): generate, warning-free build, runs equal to the reference."""
 
 from __future__ import annotations
 
@@ -7,21 +7,28 @@ import subprocess
 import numpy as np
 import pytest
 
-from projectapi import standalone
 from projectapi.project import TemplateProject
 
-from .host_testlib import AOT_ARCHIVES, archive, assert_matches, layouts, reference
+from .host_testlib import (
+    AOT_ARCHIVES,
+    GRAPH_ARCHIVES,
+    archive,
+    assert_matches,
+    check_standalone,
+    graph_executor,
+    layouts,
+    reference,
+)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", AOT_ARCHIVES)
+@pytest.mark.parametrize("name", AOT_ARCHIVES + GRAPH_ARCHIVES)
 def test_archive_builds_warning_free_and_matches_reference(name: str, tmp_path) -> None:
     project_dir = tmp_path / "project"
     with TemplateProject("host") as template:
         project = template.generate_project(
             archive(name), project_dir, {"warning_as_error": True}
         )
-    ins, outs = layouts(name)
     x, want = reference(name)
     with project:
         project.build()  # -Werror: any diagnostic outside the known generated ones fails
@@ -35,14 +42,7 @@ def test_archive_builds_warning_free_and_matches_reference(name: str, tmp_path) 
         project.build()
         assert program.stat().st_mtime_ns == stamp
 
-        with project.transport() as transport:
-            runner = standalone.StandaloneRunner(transport, ins, outs)
-            first = runner.run({ins[0].name: x.reshape(ins[0].shape)}, repeat=3)
-            second = runner.run({ins[0].name: x.reshape(ins[0].shape)}, repeat=1)
-        assert_matches(first.outputs[outs[0].name], want)
-        np.testing.assert_array_equal(first.outputs[outs[0].name], second.outputs[outs[0].name])
-        assert first.repeat == 3
-        assert 0 < first.fastest_seconds <= first.mean_seconds * (1 + 1e-9)
+        check_standalone(project, name, repeat=3)
 
     # The same program used directly, without a transport.
     x_file, out_file = tmp_path / "x.npy", tmp_path / "out.npy"
@@ -77,3 +77,23 @@ def test_archive_runs_host_driven(name: str, tmp_path) -> None:
             assert_matches(executor.get_output(0), want)
             timing = executor.benchmark(number=3, repeat=2)
             assert len(timing.results) == 2 and timing.min > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", GRAPH_ARCHIVES)
+def test_graph_archive_runs_host_driven_on_device_and_walked_on_host(name: str, tmp_path) -> None:
+    from projectapi import micro
+
+    with TemplateProject("host") as template:
+        project = template.generate_project(
+            archive(name), tmp_path / "p", {"project_type": "host_driven", "warning_as_error": True}
+        )
+    x, want = reference(name)
+    with project:
+        project.build()
+        with micro.Session(project.transport()) as session:
+            for where in ("device", "host"):
+                with graph_executor(session, name, where) as executor:
+                    executor.set_input("Input3", x)
+                    executor.run()
+                    assert_matches(executor.get_output(0), want)

@@ -30,7 +30,7 @@ def test_existing_project_dir_is_refused_and_untouched(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("archive_name", "options", "message"),
     [
-        ("mnist_graph", {}, "executor"),
+        ("mnist_aot_c", {"project_type": "graph_only"}, "project_type"),
         ("mnist_aot_c", {"compile_definitions": "-DOK=1 --bad"}, "compile_definitions"),
         ("mnist_aot_c", {"extra_files_tar": "/nonexistent/extra.tar"}, "extra_files_tar"),
     ],

@@ -35,8 +35,10 @@ def test_generate_is_fast_and_complete(template, tmp_path) -> None:
     for path in ("microtvm_api_server.py", "server.py", "microtvm_kit/safe_tar.py", "model.tar",
                  "model/metadata.json", "runtime/include/dlpack/dlpack.h",
                  "crt_config/crt_config.h", "glue/model_glue.h", "glue/model_glue.c",
-                 "glue/model_registry.c", "CMakeLists.txt", "config.cmake", "c/standalone_loop.c"):
+                 "CMakeLists.txt", "config.cmake", "c/standalone_loop.c", "c/firmware.cmake"):
         assert (project / path).is_file(), path
+    # The standalone program calls the model directly: no registry is written or linked.
+    assert not (project / "glue" / "model_registry.c").exists()
     assert not list(tmp_path.glob(".*partial*"))
     assert json.loads((project / "project.json").read_text())["project_type"] == "aot_standalone"
 
@@ -48,6 +50,17 @@ def test_host_driven_links_the_rpc_runtime(template, tmp_path) -> None:
     assert '"microtvm_rpc_server"' in config and '"aot_executor"' in config
     assert "c/host_driven_loop.c" in config and "standalone_loop" not in config
     assert "TVM_WORKSPACE_SIZE_BYTES=65536" in config
+    assert "glue/model_registry.c" in config and "model_glue.c" not in config
+
+
+def test_host_driven_graph_model_offers_the_graph_executor(template, tmp_path) -> None:
+    template.generate_project(
+        archive("mnist_graph"), tmp_path / "p", {"project_type": "host_driven"}
+    ).close()
+    config = (tmp_path / "p" / "config.cmake").read_text()
+    assert '"graph_executor_module"' in config and "PROJECTAPI_GRAPH_EXECUTOR=1" in config
+    crt_config = (tmp_path / "p" / "crt_config" / "crt_config.h").read_text()
+    assert "TVM_CRT_MAX_PACKET_SIZE_BYTES 4096" in crt_config  # the graph JSON fits one message
 
 
 def test_extra_files_are_added(template, tmp_path) -> None:

@@ -11,7 +11,7 @@ import projectapi
 from projectapi.mlf import extract_archive
 from projectapi.templates.microtvm_kit import model_glue
 
-from .host_testlib import AOT_ARCHIVES, archive
+from .host_testlib import AOT_ARCHIVES, GRAPH_ARCHIVES, archive
 
 RUNTIME_DIR = pathlib.Path(projectapi.__file__).parent / "runtime"
 
@@ -21,20 +21,23 @@ EXPECTED = {
     "mnist_aot_packed": ("packed", False, (1, 1, 28, 28), (1, 10)),
     "mnist_aot_packed_syslib": ("packed", True, (1, 1, 28, 28), (1, 10)),
     "qnn_dense_int8_aot_c": ("c", False, (1, 64), (32,)),  # the MLF gives no output shape
+    "mnist_graph": ("packed", True, (1, 1, 28, 28), (1, 10)),
+    "mnist_graph_params": ("packed", True, (1, 1, 28, 28), (1, 10)),
 }
+ALL_ARCHIVES = AOT_ARCHIVES + GRAPH_ARCHIVES
 
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> dict[str, model_glue.ModelInfo]:
     root = tmp_path_factory.mktemp("models")
     result = {}
-    for name in AOT_ARCHIVES:
+    for name in ALL_ARCHIVES:
         extract_archive(archive(name), root / name)
         result[name] = model_glue.read_model(root / name)
     return result
 
 
-@pytest.mark.parametrize("name", AOT_ARCHIVES)
+@pytest.mark.parametrize("name", ALL_ARCHIVES)
 def test_read_model_detects_the_archive_kind(models, name) -> None:
     interface, syslib, in_shape, out_shape = EXPECTED[name]
     model = models[name]
@@ -44,11 +47,16 @@ def test_read_model_detects_the_archive_kind(models, name) -> None:
     assert model.mangled == "tvmgen_default"
 
 
-@pytest.mark.parametrize("name", AOT_ARCHIVES)
-def test_generated_glue_compiles_cleanly(models, name, tmp_path) -> None:
+@pytest.mark.parametrize("name", ALL_ARCHIVES)
+@pytest.mark.parametrize("project_type", ["aot_standalone", "host_driven"])
+def test_generated_glue_compiles_cleanly(models, name, project_type, tmp_path) -> None:
     model = models[name]
-    written = model_glue.write_glue(model, tmp_path)
-    assert (tmp_path / "model_registry.c").is_file() == (not model.has_system_lib)
+    written = model_glue.write_glue(model, tmp_path, project_type)
+    names = {path.name for path in written}
+    assert ("model_glue.c" in names) == (project_type == "aot_standalone")
+    assert ("model_registry.c" in names) == (
+        not model.has_system_lib and (project_type == "host_driven" or model.graph is not None)
+    )
     include = ["-I" + str(RUNTIME_DIR / "include"), "-I" + str(tmp_path)]
     if model.include_dir is not None:
         include.append("-I" + str(model.include_dir))
@@ -73,10 +81,22 @@ def test_system_lib_archives_get_no_second_registry(models) -> None:
     assert model_glue.registry_source(models["mnist_aot_packed_syslib"]) is None
 
 
-def test_graph_archives_are_refused_with_a_reason(tmp_path) -> None:
-    extract_archive(archive("mnist_graph"), tmp_path / "graph")
+def test_graph_glue_embeds_the_graph_and_only_unlinked_parameters(models) -> None:
+    linked, loaded = models["mnist_graph"].graph, models["mnist_graph_params"].graph
+    assert linked.params == b"" and len(loaded.params) == 24524
+    assert "graph_params" not in model_glue.glue_source(models["mnist_graph"])
+    text = model_glue.glue_source(models["mnist_graph_params"])
+    assert "TVMGraphExecutor_LoadParams" in text
+    assert '"{\\"nodes\\":[' in text  # minified JSON, quotes escaped
+    assert linked.packet_bytes == 4096 and loaded.storage_bytes[0] == 3136
+
+
+def test_unknown_executors_are_refused_with_a_reason(tmp_path) -> None:
+    extract_archive(archive("mnist_graph"), tmp_path / "m")
+    metadata = tmp_path / "m" / "metadata.json"
+    metadata.write_text(metadata.read_text().replace('"graph"', '"vm"'))
     with pytest.raises(model_glue.ModelGlueError, match="executor"):
-        model_glue.read_model(tmp_path / "graph")
+        model_glue.read_model(tmp_path / "m")
 
 
 def test_relay_shapes_fall_back_to_flat_when_they_disagree(tmp_path: pathlib.Path) -> None:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
-from host.host_testlib import AOT_ARCHIVES, archive, assert_matches, layouts, reference
+from host.host_testlib import AOT_ARCHIVES, archive, assert_matches, check_standalone, reference
 
 import projectapi
-from projectapi import standalone
 
 from .qemu_testlib import BOARD_NAMES, generate, qemu_pids
 
@@ -20,22 +18,13 @@ CASES = [(board, name) for board in BOARD_NAMES for name in AOT_ARCHIVES]
 @pytest.mark.parametrize(("board", "name"), CASES)
 def test_standalone_matches_reference(board: str, name: str, tmp_path) -> None:
     project_dir = tmp_path / "project"
-    ins, outs = layouts(name)
-    x, want = reference(name)
     with generate(archive(name), project_dir, board, "aot_standalone") as project:
         report = json.loads((project_dir / "memory_report.json").read_text())
         assert 0 < report["flash_used"] <= report["flash_limit"]
         assert 0 < report["ram_used"] <= report["ram_limit"]
         assert report["flash_by_category"]["runtime"] > 0
         assert report["flash_by_category"]["model"] > report["flash_by_category"]["runtime"]
-        with project.transport() as transport:
-            runner = standalone.StandaloneRunner(transport, ins, outs)
-            first = runner.run({ins[0].name: x.reshape(ins[0].shape)}, repeat=2)
-            second = runner.run({ins[0].name: x.reshape(ins[0].shape)}, repeat=1)
-        assert_matches(first.outputs[outs[0].name], want)
-        np.testing.assert_array_equal(first.outputs[outs[0].name], second.outputs[outs[0].name])
-        assert first.repeat == 2
-        assert 0 < first.fastest_seconds <= first.total_seconds
+        check_standalone(project, name, repeat=2)
     assert qemu_pids(project_dir) == []
 
 

@@ -45,30 +45,16 @@ _OPTIONS = kit.project_options(
             optional=kit.GENERATE,
             help="release: -O2; debug: -O0 -g.",
         ),
-        server.ProjectOption(
-            "cc",
-            type="str",
-            default="",
-            optional=kit.GENERATE,
-            help="C compiler to use instead of CMake's default.",
-        ),
-        server.ProjectOption(
-            "cflags",
-            type="str",
-            default="",
-            optional=kit.GENERATE,
-            help="Extra C compiler flags for every source.",
+        *(
+            server.ProjectOption(
+                name, type="str", default="", optional=kit.GENERATE, help=description
+            )
+            for name, description in (
+                ("cc", "C compiler to use instead of CMake's default."),
+                ("cflags", "Extra C compiler flags for every source."),
+            )
         ),
     ],
-)
-
-# Session timeouts for host_driven: the child answers at once, so a start attempt that gets no
-# reply within 2 s is retried, and gives up after 10 s. An established session allows 60 s per
-# reply, enough for one inference of any model this template can hold.
-_TIMEOUTS = server.TransportTimeouts(
-    session_start_retry_timeout_sec=2.0,
-    session_start_timeout_sec=10.0,
-    session_established_timeout_sec=60.0,
 )
 
 
@@ -127,7 +113,7 @@ class HostHandler(kit.FirmwareTemplate):
             raise RuntimeError("the project is not built yet: run build first")
         self._transport.close()
         self._transport.open()
-        return _TIMEOUTS
+        return kit.SESSION_TIMEOUTS
 
     def close_transport(self) -> None:
         """Stop and reap the child; closing a closed transport does nothing."""

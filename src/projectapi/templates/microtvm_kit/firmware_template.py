@@ -84,6 +84,17 @@ _SHARED_OPTIONS = {
 }
 
 
+# Session timeouts of host-driven firmware. A device answers a session start within milliseconds
+# (a child process at once, QEMU within ~30 ms), so an attempt without reply is retried after 2 s
+# and abandoned after 10 s. An established session allows 60 s per reply: one inference of any
+# model a template can hold, even emulated under -icount over a ~20 KiB/s UART.
+SESSION_TIMEOUTS = server.TransportTimeouts(
+    session_start_retry_timeout_sec=2.0,
+    session_start_timeout_sec=10.0,
+    session_established_timeout_sec=60.0,
+)
+
+
 def project_options(
     changes: Dict[str, Dict[str, Any]], extra: Sequence[server.ProjectOption] = ()
 ) -> List[server.ProjectOption]:
@@ -239,25 +250,7 @@ class FirmwareTemplate(server.ProjectAPIHandler):
                 stage / "crt_config" / "crt_config.h", **crt_config(project_type, model)
             )
             glue = model_glue.write_glue(model, stage / "glue", project_type)
-            (stage / "c").mkdir()
-            for path in _SHARED_C_DIR.iterdir():
-                if path.suffix in (".c", ".h", ".cmake"):
-                    shutil.copy2(str(path), str(stage / "c" / path.name))
-            sources = [*self.write_sources(settings, stage), LOOPS[project_type]]
-            sources += [path.relative_to(stage).as_posix() for path in glue]
-            workspace = "TVM_WORKSPACE_SIZE_BYTES={}".format(settings["workspace_size_bytes"])
-            definitions = [*self.definitions(settings), workspace]
-            if project_type == "host_driven" and model.graph is not None:
-                definitions.append(GRAPH_EXECUTOR_DEFINITION)
-            definitions += user_definitions(settings["compile_definitions"])
-            lines = _config_cmake(self.PLATFORM, sources, model, crt_sources, stage)
-            lines += [
-                cmake_set("PROJECTAPI_DEFINITIONS", definitions),
-                "set(PROJECTAPI_WERROR {})".format("ON" if settings["warning_as_error"] else "OFF"),
-                *self.cmake_lines(settings),
-                "",
-            ]
-            (stage / "config.cmake").write_text("\n".join(lines))
+            self._write_cmake_project(settings, model, glue, crt_sources, stage)
             (stage / SETTINGS_NAME).write_text(json.dumps(settings, indent=2) + "\n")
             generate.extract_extra_files(settings["extra_files_tar"], stage)
         self.log(
@@ -270,6 +263,36 @@ class FirmwareTemplate(server.ProjectAPIHandler):
                 project_dir,
             )
         )
+
+    def _write_cmake_project(
+        self,
+        settings: Dict[str, Any],
+        model: model_glue.ModelInfo,
+        glue: List[pathlib.Path],
+        crt_sources: Dict[str, List[str]],
+        stage: pathlib.Path,
+    ) -> None:
+        """Copy the shared C sources and the template's own; write ``config.cmake``."""
+        project_type = settings["project_type"]
+        (stage / "c").mkdir()
+        for path in _SHARED_C_DIR.iterdir():
+            if path.suffix in (".c", ".h", ".cmake"):
+                shutil.copy2(str(path), str(stage / "c" / path.name))
+        sources = [*self.write_sources(settings, stage), LOOPS[project_type]]
+        sources += [path.relative_to(stage).as_posix() for path in glue]
+        workspace = "TVM_WORKSPACE_SIZE_BYTES={}".format(settings["workspace_size_bytes"])
+        definitions = [*self.definitions(settings), workspace]
+        if project_type == "host_driven" and model.graph is not None:
+            definitions.append(GRAPH_EXECUTOR_DEFINITION)
+        definitions += user_definitions(settings["compile_definitions"])
+        lines = _config_cmake(self.PLATFORM, sources, model, crt_sources, stage)
+        lines += [
+            cmake_set("PROJECTAPI_DEFINITIONS", definitions),
+            "set(PROJECTAPI_WERROR {})".format("ON" if settings["warning_as_error"] else "OFF"),
+            *self.cmake_lines(settings),
+            "",
+        ]
+        (stage / "config.cmake").write_text("\n".join(lines))
 
     def settings(self) -> Dict[str, Any]:
         """The generate-time options of this project; refused in the template itself."""

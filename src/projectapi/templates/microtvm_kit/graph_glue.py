@@ -163,7 +163,7 @@ def run_source(
     lines[-1] += ";"
     if graph.params:
         lines.append(
-            "static const char graph_params[%d] __attribute__((aligned(16))) = {"
+            "static const uint8_t graph_params[%d] __attribute__((aligned(16))) = {"
             % len(graph.params)
         )
         lines += [*_byte_array(graph.params), "};"]
@@ -197,7 +197,8 @@ def run_source(
     ]
     if graph.params:
         lines += [
-            "  if (TVMGraphExecutor_LoadParams(executor, graph_params, sizeof(graph_params)) != 0) {",
+            "  if (TVMGraphExecutor_LoadParams(executor, (const char*)graph_params,",
+            "                                  sizeof(graph_params)) != 0) {",
             "    goto fail;",
             "  }",
         ]

@@ -22,7 +22,7 @@ import boards  # noqa: E402
 import firmware_report  # noqa: E402
 import qemu_transport  # noqa: E402
 import server  # noqa: E402
-from microtvm_kit import cmake_build, model_glue  # noqa: E402
+from microtvm_kit import cmake_build, generate, model_glue  # noqa: E402
 from microtvm_kit import firmware_template as kit  # noqa: E402
 
 _REPORT_NAME = "memory_report.json"  # the last build's memory use, for tools and benchmarks
@@ -44,7 +44,6 @@ _FIRMWARE_SOURCES = ["firmware/main.c", "firmware/port_board.c", "firmware/platf
 # also what the graph executor allocates (storage and tables), and the larger message buffers a
 # host-driven session needs to carry the graph JSON.
 _WORKSPACE_MARGIN_BYTES = 16 * 1024
-_DEFAULT_PACKET_BYTES = 2048
 _RPC_BUFFERS_PER_PACKET_BYTE = 4  # receive buffer + decoding arena of 3 packets
 _STACK_BYTES = 16 * 1024
 
@@ -92,16 +91,6 @@ _OPTIONS = kit.project_options(
     ],
 )
 
-# Session timeouts for host_driven. QEMU answers a session start within milliseconds, so a start
-# attempt without reply is retried after 2 s and abandoned after 10 s. The emulated UART moves
-# about 20 KiB/s and a model runs for up to seconds under -icount: an established session allows
-# 60 s per reply.
-_TIMEOUTS = server.TransportTimeouts(
-    session_start_retry_timeout_sec=2.0,
-    session_start_timeout_sec=10.0,
-    session_established_timeout_sec=60.0,
-)
-
 
 def _check_port(port: Optional[int]) -> None:
     if port is not None and not 1 <= port <= 65535:
@@ -120,11 +109,11 @@ def _default_workspace(model: model_glue.ModelInfo, project_type: str) -> int:
         dynamic = any("TVMBackendAllocWorkspace" in src.read_text() for src in model.sources)
         return _WORKSPACE_MARGIN_BYTES + (model.workspace_size_bytes if dynamic else 0)
     # A graph model's workspace is its executor's storage; operators allocate only scratch.
-    size = _WORKSPACE_MARGIN_BYTES + model.graph.executor_bytes
-    if project_type == "host_driven":
-        extra = model.graph.packet_bytes - _DEFAULT_PACKET_BYTES
-        size += _RPC_BUFFERS_PER_PACKET_BYTE * max(extra, 0)
-    return size
+    packet_name = "TVM_CRT_MAX_PACKET_SIZE_BYTES"
+    default_packet = generate.CRT_CONFIG_DEFAULTS[packet_name]
+    packet = kit.crt_config(project_type, model).get(packet_name, default_packet)
+    extra_rpc = _RPC_BUFFERS_PER_PACKET_BYTE * (packet - default_packet)
+    return _WORKSPACE_MARGIN_BYTES + model.graph.executor_bytes + extra_rpc
 
 
 def _toolchain_cmake(board: boards.Board) -> str:
@@ -258,7 +247,7 @@ class QemuHandler(kit.FirmwareTemplate):
             self.log("QEMU running (pid {}): {}".format(transport.pid, " ".join(command("..."))))
         if gdb_port is not None:
             self.log("QEMU halted: attach gdb to 127.0.0.1:{} and continue".format(gdb_port))
-        return _TIMEOUTS
+        return kit.SESSION_TIMEOUTS
 
     def close_transport(self) -> None:
         """Stop QEMU; closing a closed transport does nothing."""

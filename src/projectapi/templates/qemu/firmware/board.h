@@ -6,6 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* C start-up of every CPU family, called by its reset code (stack set, FPU on): copies .data,
+ * clears .bss, points picolibc at the thread-local data, runs board_init, then main. */
+void board_start(void);
+
 /* Set up the UART (receive interrupt on), the timer and interrupts. Call once, first. */
 void board_init(void);
 

@@ -1,5 +1,22 @@
-/* Receive ring buffer shared by the UART interrupt (producer) and the main loop (consumer). */
+/* What every board shares: the C start-up, and the receive ring buffer between the UART
+ * interrupt (producer) and the main loop (consumer). */
+#include <string.h>
+
 #include "board.h"
+
+extern uint8_t __data_start[], __data_end[], __data_load[];
+extern uint8_t __bss_start[], __bss_end[];
+extern uint8_t __tls_base[];
+extern int main(void);
+extern void _set_tls(void* tls); /* picolibc: where thread-local data (errno) lives */
+
+void board_start(void) {
+  memcpy(__data_start, __data_load, (size_t)(__data_end - __data_start));
+  memset(__bss_start, 0, (size_t)(__bss_end - __bss_start));
+  _set_tls(__tls_base);
+  board_init();
+  main();
+}
 
 /* Power of two. Holds more than any single request the host sends before it waits for a reply;
  * when it is full the UART itself holds off the sender, so no byte is ever dropped. */

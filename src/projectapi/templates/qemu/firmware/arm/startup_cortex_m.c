@@ -1,7 +1,6 @@
-/* Cortex-M start-up: vector table, reset handler (copy .data, clear .bss, FPU on, TLS), SysTick
- * extended to 64 bits, and the sleep primitive. */
+/* Cortex-M start-up: vector table, reset handler (FPU on, then board_start), SysTick extended to
+ * 64 bits, and the sleep primitive. */
 #include <stdint.h>
-#include <string.h>
 
 #include "../board.h"
 #include "cortex_m.h"
@@ -12,11 +11,6 @@
 #define SYSTICK_RELOAD 0x00FFFFFFu /* SysTick is a 24-bit down-counter */
 
 extern uint32_t __stack_top[];
-extern uint8_t __data_start[], __data_end[], __data_load[];
-extern uint8_t __bss_start[], __bss_end[];
-extern uint8_t __tls_base[];
-extern int main(void);
-extern void _set_tls(void* tls); /* picolibc: where thread-local data (errno) lives */
 
 void reset_handler(void);
 static void fault_handler(void);
@@ -43,15 +37,11 @@ __attribute__((section(".vectors"), used)) static const vector_t vector_table[VE
 static volatile uint32_t systick_wraps;
 
 void reset_handler(void) {
-  memcpy(__data_start, __data_load, (size_t)(__data_end - __data_start));
-  memset(__bss_start, 0, (size_t)(__bss_end - __bss_start));
 #if defined(__ARM_FP)
   SCB_CPACR |= 0xFu << 20; /* full access to CP10 and CP11 (the FPU) */
   __asm__ volatile("dsb\n\tisb" ::: "memory");
 #endif
-  _set_tls(__tls_base);
-  board_init();
-  main();
+  board_start();
   for (;;) {
     __asm__ volatile("wfi");
   }

@@ -1,7 +1,6 @@
-/* RISC-V machine-mode start-up for QEMU's virt board: .data/.bss set-up, TLS, the trap handler
+/* RISC-V machine-mode start-up for QEMU's virt board: entry into board_start, the trap handler
  * routing PLIC interrupts to the UART, the CLINT mtime timer, and the sleep primitive. */
 #include <stdint.h>
-#include <string.h>
 
 #include "../board.h"
 
@@ -20,12 +19,6 @@
 #define MCAUSE_EXTERNAL 11u
 #define MIE_MEIE (1u << 11)
 #define MSTATUS_MIE (1u << 3)
-
-extern uint8_t __data_start[], __data_end[], __data_load[];
-extern uint8_t __bss_start[], __bss_end[];
-extern uint8_t __tls_base[];
-extern int main(void);
-extern void _set_tls(void* tls); /* picolibc: where thread-local data (errno) lives */
 
 void reset_c(void);
 
@@ -47,13 +40,7 @@ __attribute__((interrupt("machine"), aligned(4))) static void trap_handler(void)
   }
 }
 
-void reset_c(void) {
-  memcpy(__data_start, __data_load, (size_t)(__data_end - __data_start));
-  memset(__bss_start, 0, (size_t)(__bss_end - __bss_start));
-  _set_tls(__tls_base);
-  board_init();
-  main();
-}
+void reset_c(void) { board_start(); }
 
 void board_init(void) {
   __asm__ volatile("csrw mtvec, %0" ::"r"((uintptr_t)trap_handler));

@@ -1,0 +1,128 @@
+"""Our C runtime as a device in a host process: built per model, driven over its stdin/stdout.
+
+``build_devices`` compiles the runtime's RPC server (``tests/runtime/c/rpc_device_main.c``) with
+each model's generated code; ``PipeTransport`` is such a program's pipes as a session transport.
+Used by the end-to-end tests and by ``benchmarks/graph.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import select
+import subprocess
+import sys
+import tarfile
+from dataclasses import dataclass
+
+from .transcripts import MLF_DIR
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "runtime"))
+from runtime_testlib import (
+    C_DIR,
+    KNOWN_GENERATED_WARNINGS,
+    build_runtime,
+    compile_c,
+    extract_mlf,
+    link_group,
+    write_config,
+)
+
+LIBS = (
+    "common",
+    "memory",
+    "microtvm_rpc_common",
+    "microtvm_rpc_server",
+    "aot_executor",
+    "aot_executor_module",
+    "graph_executor",
+    "graph_executor_module",
+    "platform_posix",
+)
+GRAPH_LIBS = ("graph_executor", "graph_executor_module")
+PACKET_SIZE = 32 * 1024  # room for mnist's graph JSON and params in one message
+TIMEOUT_SEC = 20.0
+
+
+class PipeTransport:
+    """A device program's stdin/stdout as a transport (read returns what has arrived)."""
+
+    def __init__(self, exe: pathlib.Path) -> None:
+        self._exe = exe
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def open(self) -> dict[str, float]:
+        self._proc = subprocess.Popen(
+            [str(self._exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        return {"session_start_timeout_sec": TIMEOUT_SEC, "session_established_timeout_sec": 5}
+
+    def close(self) -> None:
+        assert self._proc is not None and self._proc.stdin and self._proc.stdout
+        self._proc.stdin.close()
+        self._proc.stdout.close()
+        self._proc.kill()
+        self._proc.wait()
+
+    def read(self, n: int, timeout_sec: float | None) -> bytes:
+        assert self._proc is not None and self._proc.stdout
+        fd = self._proc.stdout.fileno()
+        if not select.select([fd], [], [], timeout_sec)[0]:
+            raise TimeoutError(f"no bytes within {timeout_sec} s")
+        data = os.read(fd, n)
+        if not data:
+            raise EOFError("device program exited")
+        return data
+
+    def write(self, data: bytes, timeout_sec: float | None) -> None:
+        assert self._proc is not None and self._proc.stdin
+        self._proc.stdin.write(data)
+        self._proc.stdin.flush()
+
+
+@dataclass(frozen=True)
+class Devices:
+    """Device programs per model, and whether the runtime has a graph executor."""
+
+    programs: dict[str, pathlib.Path]
+    has_graph: bool
+
+    def __getitem__(self, model: str) -> pathlib.Path:
+        return self.programs[model]
+
+
+def build_devices(root: pathlib.Path, models: tuple[str, ...]) -> Devices:
+    """Build the runtime and one device program per shared MLF archive under ``root``."""
+    cfg = write_config(root / "cfg", TVM_CRT_MAX_PACKET_SIZE_BYTES=PACKET_SIZE)
+    libs = build_runtime(root / "build", cfg, libs=";".join(LIBS))
+    names = [name for name in LIBS if name in libs]
+    has_graph = all(name in libs for name in GRAPH_LIBS)
+    exes = {}
+    for model in models:
+        sources = [C_DIR / "rpc_device_main.c"]
+        sources += sorted((extract_mlf(model, root) / "codegen/host/src").glob("*.c"))
+        exes[model] = root / f"device_{model}"
+        compile_c(
+            exes[model],
+            sources,
+            includes=[cfg],
+            defines=["DEVICE_WITH_GRAPH_EXECUTOR"] if has_graph else [],
+            link=link_group(libs, *names),
+            allowed_warnings=KNOWN_GENERATED_WARNINGS,
+            cflags=["-O2", "-Wno-unused-parameter", "-Wno-unused-variable"],
+        )
+    return Devices(exes, has_graph)
+
+
+def graph_files(model: str) -> tuple[str, bytes | None]:
+    """A graph archive's graph JSON, and its params blob if it has one."""
+    with tarfile.open(MLF_DIR / f"{model}.tar") as tar:
+        names = tar.getnames()
+        graph = tar.extractfile("./executor-config/graph/default.graph")
+        assert graph is not None
+        params = None
+        if "./parameters/default.params" in names:
+            member = tar.extractfile("./parameters/default.params")
+            assert member is not None
+            params = member.read()
+        return graph.read().decode(), params
