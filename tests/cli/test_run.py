@@ -110,7 +110,7 @@ def test_run_host_driven_project_with_device_benchmark(tmp_path) -> None:
             MLF_DIR / f"{name}.tar", target, {"project_type": "host_driven"}
         ).close()
     done = _cli("run", str(target), "--input", f"Input3={MLF_DIR / name}.input.npy",
-                "--benchmark", "20", "--json")
+                "--benchmark", "20", "--profile", "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     want = np.load(MLF_DIR / f"{name}.output.npy")
@@ -118,6 +118,8 @@ def test_run_host_driven_project_with_device_benchmark(tmp_path) -> None:
     np.testing.assert_allclose(got, want.reshape(-1), rtol=1e-5, atol=1e-6)
     assert report["runs"] == 20 and report["clock"].startswith("device timer")
     assert 0 < report["fastest_seconds"] <= report["mean_seconds"] * 1.0001
+    # An AOT model's operators cannot be timed one by one: the run says so instead of failing.
+    assert "generated main" in report["profile"]["unavailable"]
 
 
 @pytest.mark.slow
@@ -131,10 +133,27 @@ def test_run_graph_model_host_driven_on_device_and_walked_on_host(tmp_path) -> N
     want = np.load(MLF_DIR / f"{name}.output.npy").reshape(-1)
     for extra in ([], ["--graph-executor", "host"]):
         done = _cli("run", str(target), "--input", f"Input3={MLF_DIR / name}.input.npy",
-                    "--json", *extra)
+                    "--profile", "--json", *extra)
         assert done.returncode == 0, done.stderr
-        got = np.array(json.loads(done.stdout)["outputs"]["output"]["data"], dtype=np.float32)
+        report = json.loads(done.stdout)
+        got = np.array(report["outputs"]["output"]["data"], dtype=np.float32)
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        profile = report["profile"]
+        assert len(profile["operators"]) == 8
+        assert all(op["seconds"] > 0 for op in profile["operators"])
+        assert sum(op["share"] for op in profile["operators"]) == pytest.approx(1.0)
+        assert profile["total_to_whole_run"] == pytest.approx(1.0, abs=0.1)
+    table = _cli("run", str(target), "--profile").stdout
+    rows = [line for line in table.splitlines() if "tvmgen_default_fused" in line]
+    times = [float(row.split()[-2]) for row in rows]
+    assert len(rows) == 8 and times == sorted(times, reverse=True)
+    assert "of the whole run" in table
+
+
+def test_profile_on_a_standalone_project_is_refused(project_dir) -> None:
+    done = _cli("run", str(project_dir), "--profile")
+    assert done.returncode == 1
+    assert "--profile needs a host_driven project" in done.stderr
 
 
 def test_graph_executor_choice_on_an_aot_model_is_refused(project_dir) -> None:

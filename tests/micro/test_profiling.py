@@ -17,8 +17,9 @@ OPERATORS = (
 # (operator seconds, whole run seconds) per round; a loaded machine slows some rounds down.
 ROUNDS = [
     ([50e-6, 10e-6, 45e-6], 103e-6),
-    ([40e-6, 30e-6, 90e-6], 250e-6),
+    ([40e-6, 30e-6, 90e-6], 250e-6),  # slow
     ([60e-6, 10e-6, 40e-6], 101e-6),
+    ([20e-6, 10e-6, 20e-6], 300e-6),  # fast operators, but a slow whole run
 ]
 
 
@@ -27,46 +28,56 @@ def profile() -> Profile:
     return Profile.from_rounds("graph executor on the device", OPERATORS, ROUNDS)
 
 
-def test_fastest_round_counts_per_operator_and_for_the_whole_run(profile: Profile) -> None:
-    assert [op.seconds for op in profile.operators] == [40e-6, 10e-6, 40e-6]
+def test_means_over_the_fastest_half_of_the_rounds(profile: Profile) -> None:
+    assert [op.seconds for op in profile.operators] == pytest.approx([55e-6, 10e-6, 42.5e-6])
     assert [op.name for op in profile.operators] == ["conv", "relu", "dense"]
-    assert profile.whole_run == 101e-6
-    assert profile.repeat == 3
-    assert profile.total == pytest.approx(90e-6)
-    assert profile.total_to_whole_run == pytest.approx(90 / 101)
+    assert profile.whole_run == pytest.approx(102e-6)
+    assert (profile.repeat, profile.statistic) == (4, "mean of the fastest 2 of 4 runs")
+    assert profile.total == pytest.approx(107.5e-6)
+    assert profile.total_to_whole_run == pytest.approx(107.5 / 102)
+
+
+def test_an_odd_number_of_rounds_keeps_the_larger_half() -> None:
+    profile = Profile.from_rounds("x", OPERATORS, ROUNDS[:3])
+    assert profile.statistic == "mean of the fastest 2 of 3 runs"
+    assert profile.whole_run == pytest.approx(102e-6)
 
 
 def test_shares_and_order_by_time(profile: Profile) -> None:
-    assert [op.name for op in profile.by_time()] == ["conv", "dense", "relu"]  # ties: run order
-    assert [profile.share(op) for op in profile.operators] == pytest.approx([4 / 9, 1 / 9, 4 / 9])
+    assert [op.name for op in profile.by_time()] == ["conv", "dense", "relu"]
+    shares = [profile.share(op) for op in profile.operators]
+    assert shares == pytest.approx([55 / 107.5, 10 / 107.5, 42.5 / 107.5])
 
 
 def test_table_lists_operators_slowest_first_with_shares_and_the_comparison(
     profile: Profile,
 ) -> None:
     lines = format_profile_table(profile).splitlines()
-    assert "graph executor on the device" in lines[0] and "fastest of 3" in lines[0]
+    assert lines[0] == (
+        "On-device time per operator, graph executor on the device "
+        "(mean of the fastest 2 of 4 runs)"
+    )
     rows = [line.split() for line in lines[2:5]]
     assert rows == [
-        ["conv", "[fused_conv]", "40.0", "44.4%"],
-        ["dense", "[fused_dense]", "40.0", "44.4%"],
-        ["relu", "10.0", "11.1%"],  # the function name is shown only when it differs
+        ["conv", "[fused_conv]", "55.0", "51.2%"],
+        ["dense", "[fused_dense]", "42.5", "39.5%"],
+        ["relu", "10.0", "9.3%"],  # the function name is shown only when it differs
     ]
-    assert lines[5].split() == ["operators", "total", "90.0", "100.0%"]
-    assert lines[6].split() == ["whole", "run", "101.0"]
-    assert lines[7] == "operators total = 89.1% of the whole run"
+    assert lines[5].split() == ["operators", "total", "107.5", "100.0%"]
+    assert lines[6].split() == ["whole", "run", "102.0"]
+    assert lines[7] == "operators total = 105.4% of the whole run"
 
 
 def test_json_has_every_figure_in_seconds(profile: Profile) -> None:
     doc = json.loads(profile.to_json())
     assert doc["executor"] == "graph executor on the device"
-    assert doc["statistic"] == "fastest of 3"
+    assert doc["statistic"] == "mean of the fastest 2 of 4 runs"
     assert doc["operators"][0] == {
         "name": "conv",
         "function": "fused_conv",
-        "seconds": 40e-6,
-        "share": pytest.approx(4 / 9),
+        "seconds": pytest.approx(55e-6),
+        "share": pytest.approx(55 / 107.5),
     }
-    assert doc["operators_total_seconds"] == pytest.approx(90e-6)
-    assert doc["whole_run_seconds"] == 101e-6
-    assert doc["total_to_whole_run"] == pytest.approx(90 / 101)
+    assert doc["operators_total_seconds"] == pytest.approx(107.5e-6)
+    assert doc["whole_run_seconds"] == pytest.approx(102e-6)
+    assert doc["total_to_whole_run"] == pytest.approx(107.5 / 102)

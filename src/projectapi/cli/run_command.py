@@ -18,13 +18,16 @@ import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from projectapi import mlf, standalone
 from projectapi.errors import ProjectAPIError
 from projectapi.project import GeneratedProject, TemplateProject
+
+if TYPE_CHECKING:
+    from projectapi.micro import Profile
 
 _SETTINGS_FILE = "project.json"  # generate-time options a generated project keeps
 _MLF_FILE = "model.tar"
@@ -49,6 +52,7 @@ class RunReport:
     mean_seconds: float
     fastest_seconds: float
     clock: str  # which clock timed it
+    profile: Profile | str | None = None  # with --profile: the profile, or why there is none
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class RunOptions:
     benchmark: int = 0
     seed: int = _DEFAULT_SEED
     graph_executor: str | None = None  # graph models, host-driven: "device" (default) or "host"
+    profile: bool = False  # per-operator on-device times (host-driven projects)
 
 
 def _parse_inputs(pairs: list[str]) -> dict[str, pathlib.Path]:
@@ -190,6 +195,7 @@ def _run_host_driven(
                 layout.name: executor.get_output(i).reshape(layout.shape)
                 for i, layout in enumerate(outs)
             }
+            profile = _profile(executor) if options.profile else None
             if options.benchmark:
                 # Up to 10 timed batches so "fastest" means something; one double per batch.
                 batches = min(options.benchmark, 10)
@@ -201,9 +207,22 @@ def _run_host_driven(
                     timing.mean,
                     timing.min,
                     f"device timer, fastest of {batches} batches",
+                    profile,
                 )
     clock = "host wall clock"
-    return RunReport(outputs, options.repeat, sum(times) / options.repeat, min(times), clock)
+    return RunReport(
+        outputs, options.repeat, sum(times) / options.repeat, min(times), clock, profile
+    )
+
+
+def _profile(executor: Any) -> Profile | str:
+    """The executor's per-operator profile, or the device's reason why it has none."""
+    from projectapi import micro
+
+    try:
+        return executor.profile()
+    except micro.ProfilingUnavailable as reason:
+        return str(reason)
 
 
 def _check_options(options: RunOptions, model: mlf.Model, kind: str) -> None:
@@ -211,6 +230,11 @@ def _check_options(options: RunOptions, model: mlf.Model, kind: str) -> None:
         raise RunError("--repeat must be at least 1 and --benchmark at least 0")
     if kind not in ("aot_standalone", "host_driven"):
         raise RunError(f"project type {kind!r} cannot be run; use aot_standalone or host_driven")
+    if options.profile and kind != "host_driven":
+        raise RunError(
+            "--profile needs a host_driven project (operators are timed over the device "
+            f"session); this project is {kind}: create one with -o project_type=host_driven"
+        )
     if options.graph_executor is None:
         return
     if options.graph_executor not in GRAPH_EXECUTORS:
@@ -266,6 +290,12 @@ def _print_report(report: RunReport, top: int) -> None:
         f"time per run: mean {report.mean_seconds * 1e3:.4f} ms, fastest "
         f"{report.fastest_seconds * 1e3:.4f} ms over {report.runs} runs ({report.clock})"
     )
+    if isinstance(report.profile, str):
+        print(f"per-operator profile: not available: {report.profile}")
+    elif report.profile is not None:
+        from projectapi.micro import format_profile_table
+
+        print(format_profile_table(report.profile))
 
 
 def _report_json(report: RunReport, top: int) -> dict:
@@ -283,14 +313,20 @@ def _report_json(report: RunReport, top: int) -> dict:
         "mean_seconds": report.mean_seconds,
         "fastest_seconds": report.fastest_seconds,
         "clock": report.clock,
+        **({"profile": _profile_json(report.profile)} if report.profile is not None else {}),
     }
+
+
+def _profile_json(profile: Profile | str) -> dict:
+    """A profile as a dict, or ``{"unavailable": reason}``."""
+    return {"unavailable": profile} if isinstance(profile, str) else profile.to_dict()
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     report = run_project(
         pathlib.Path(args.project_dir).resolve(),
         _parse_inputs(args.input),
-        RunOptions(args.repeat, args.benchmark, args.seed, args.graph_executor),
+        RunOptions(args.repeat, args.benchmark, args.seed, args.graph_executor, args.profile),
     )
     if args.output:
         out_dir = pathlib.Path(args.output)
@@ -386,6 +422,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=GRAPH_EXECUTORS,
         help="graph models, host_driven: run the graph on the device (default) or walk it on "
         "the host, calling each operator on the device",
+    )
+    run.add_argument(
+        "--profile",
+        action="store_true",
+        help="host_driven projects: time every operator on the device and print a table "
+        "sorted by time (graph models; AOT models say why they cannot)",
     )
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.set_defaults(func=_cmd_run)

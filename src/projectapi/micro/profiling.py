@@ -1,13 +1,17 @@
 """Per-operator on-device time of a graph model: measuring, the Profile, its table and JSON.
 
-Every figure is the device's own timer, so RPC overhead is never part of it. Each operator and
-the whole run are measured ``repeat`` times, interleaved so that both see the same machine load,
-and the fastest measurement of each counts (see docs/profiling.md).
+Every figure is the device's own timer, so RPC overhead is never part of it. A profile is made
+of ``repeat`` rounds; each round times every operator of one run and a whole run, back to back so
+that both see the same machine load. The figures are means over the fastest half of the rounds
+(a round counting as fast as its slower measurement): slow rounds, disturbed by other programs,
+are left out, and per-operator times and whole runs average over the same rounds, so they add up
+(see docs/profiling.md).
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,8 +21,9 @@ from .errors import ProfilingUnavailable, ProtocolError, SessionError
 from .graph import Graph, Operator
 from .rpc import RemoteModule
 
-DEFAULT_REPEAT = 20
-"""Measurements per operator and of the whole run; the fastest of them counts."""
+DEFAULT_REPEAT = 40
+"""Rounds per profile; enough for per-operator times to add up within a few percent on a machine
+running several other programs (the measurements in docs/profiling.md)."""
 
 DEVICE_GRAPH = "graph executor on the device"
 HOST_GRAPH_WALK = "graph walked on the host"
@@ -38,7 +43,7 @@ RUN_PROFILE_UNAVAILABLE = (
 
 @dataclass(frozen=True)
 class OperatorTime:
-    """On-device seconds of one operator call (the fastest of the measurements)."""
+    """On-device seconds of one operator call (mean over the profile's fastest rounds)."""
 
     name: str
     func_name: str
@@ -49,8 +54,8 @@ class OperatorTime:
 class Profile:
     """On-device time per operator of one graph run, and of the whole run measured alike.
 
-    ``operators`` are in execution order; ``whole_run`` is the fastest whole run, timed by the
-    same device timer in the same measurement rounds as the operators.
+    ``operators`` are in execution order; ``whole_run`` is a whole run timed by the same device
+    timer, averaged over the same rounds as the operators; ``repeat`` is the number of rounds.
     """
 
     executor: str
@@ -65,12 +70,19 @@ class Profile:
         operators: Sequence[Operator],
         rounds: Sequence[tuple[Sequence[float], float]],
     ) -> Profile:
-        """Fastest time per operator and fastest whole run over ``(op times, whole)`` rounds."""
+        """Means over the fastest half of ``(operator seconds, whole-run seconds)`` rounds."""
+        ranked = sorted(rounds, key=lambda r: max(sum(r[0]), r[1]))
+        kept = ranked[: _kept(len(rounds))]
         rows = tuple(
-            OperatorTime(op.name, op.func_name, min(times[i] for times, _ in rounds))
+            OperatorTime(op.name, op.func_name, statistics.fmean(times[i] for times, _ in kept))
             for i, op in enumerate(operators)
         )
-        return cls(executor, rows, min(whole for _, whole in rounds), len(rounds))
+        return cls(executor, rows, statistics.fmean(whole for _, whole in kept), len(rounds))
+
+    @property
+    def statistic(self) -> str:
+        """How the figures were obtained from the rounds, in words."""
+        return f"mean of the fastest {_kept(self.repeat)} of {self.repeat} runs"
 
     @property
     def total(self) -> float:
@@ -94,7 +106,7 @@ class Profile:
         """A JSON-ready dict: seconds everywhere, operators in execution order."""
         return {
             "executor": self.executor,
-            "statistic": f"fastest of {self.repeat}",
+            "statistic": self.statistic,
             "operators": [
                 {
                     "name": op.name,
@@ -122,7 +134,7 @@ def format_profile_table(profile: Profile) -> str:
     ]
     width = max([len("operators total"), *map(len, labels)])
     lines = [
-        f"On-device time per operator, {profile.executor} (fastest of {profile.repeat} runs)",
+        f"On-device time per operator, {profile.executor} ({profile.statistic})",
         f"{'operator':<{width}}  {'time (us)':>10}  {'share':>6}",
     ]
     for label, op in zip(labels, profile.by_time(), strict=True):
@@ -136,16 +148,15 @@ def format_profile_table(profile: Profile) -> str:
 
 
 def profile_device_graph(module: RemoteModule, graph: Graph, repeat: int) -> Profile:
-    """Profile the device's graph executor ``module``: ``run_profile`` rounds and timed runs."""
+    """Profile the device's graph executor ``module`` with ``repeat`` calls of ``run_profile``."""
     _check_repeat(repeat)
     run_profile = module.find_function("run_profile")
     if run_profile is None:
         raise ProfilingUnavailable(RUN_PROFILE_UNAVAILABLE)
-    with run_profile, module.time_evaluator("run", number=1, repeat=1) as time_run:
+    with run_profile:
         rounds = []
         for _ in range(repeat):
-            nodes = _node_seconds(run_profile(), graph.num_nodes)
-            (whole,) = time_run()
+            *nodes, whole = _doubles(run_profile(), graph.num_nodes + 1)
             rounds.append(([nodes[op.node] for op in graph.operators], whole))
     return Profile.from_rounds(DEVICE_GRAPH, graph.operators, rounds)
 
@@ -156,7 +167,7 @@ def profile_host_walk(
     """Profile the host walk: ``repeat`` walks, each operator call timed by the device.
 
     ``args(i)`` gives operator ``i``'s tensors. Only the operator calls run on the device, so a
-    walk's on-device time is the sum of its calls; ``whole_run`` is the fastest walk.
+    walk's on-device time is the sum of its calls.
     """
     _check_repeat(repeat)
     rounds = []
@@ -175,9 +186,14 @@ def _check_repeat(repeat: int) -> None:
         raise SessionError(f"repeat must be at least 1, got {repeat}")
 
 
-def _node_seconds(raw: Any, num_nodes: int) -> tuple[float, ...]:
-    """Decode ``run_profile``'s reply: one little-endian double per graph node."""
-    if not isinstance(raw, bytes) or len(raw) != 8 * num_nodes:
+def _kept(repeat: int) -> int:
+    """How many of ``repeat`` rounds a profile keeps: the fastest half, rounded up."""
+    return (repeat + 1) // 2
+
+
+def _doubles(raw: Any, count: int) -> tuple[float, ...]:
+    """Decode ``run_profile``'s reply: seconds per graph node, then of the whole run."""
+    if not isinstance(raw, bytes) or len(raw) != 8 * count:
         got = f"{len(raw)} bytes" if isinstance(raw, bytes) else repr(raw)
-        raise ProtocolError(f"run_profile returned {got}, expected {num_nodes} doubles")
-    return struct.unpack(f"<{num_nodes}d", raw)
+        raise ProtocolError(f"run_profile returned {got}, expected {count} doubles")
+    return struct.unpack(f"<{count}d", raw)

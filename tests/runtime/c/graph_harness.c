@@ -1,8 +1,7 @@
 /*
  * Runs a graph model with the device-side graph executor, no RPC:
- *   graph_harness GRAPH.json PARAMS|- INPUT.bin OUTPUT.bin [profile]
- * The model's system library is linked in. With "profile", prints one line per operator node
- * ("node <name> <seconds>") and the total of one plain run ("total <seconds>").
+ *   graph_harness GRAPH.json PARAMS|- INPUT.bin OUTPUT.bin
+ * The model's system library is linked in.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,24 +64,6 @@ int main(int argc, char** argv) {
   f = fopen(argv[4], "wb");
   if (!f || fwrite(out->dl_tensor.data, 1, (size_t)TVMNDArray_DataSizeBytes(&out->dl_tensor), f) == 0) return 10;
   fclose(f);
-  if (argc > 5 && strcmp(argv[5], "profile") == 0) {
-    int n = TVMGraphExecutor_GetNumNodes(ex), i, k;
-    double* times = (double*)calloc((size_t)n, sizeof(double));
-    double* best = (double*)calloc((size_t)n, sizeof(double));
-    double t = 0, total = 0;
-    for (k = 0; k < 20; k++) { /* fastest of many runs: stable on a busy machine */
-      if (TVMGraphExecutor_RunProfile(ex, times)) return 11;
-      for (i = 0; i < n; i++) best[i] = (k == 0 || times[i] < best[i]) ? times[i] : best[i];
-    }
-    for (i = 0; i < n; i++) printf("node %s %.9f\n", TVMGraphExecutor_GetNodeName(ex, i), best[i]);
-    for (k = 0; k < 20; k++) {
-      TVMPlatformTimerStart();
-      TVMGraphExecutor_Run(ex);
-      TVMPlatformTimerStop(&t);
-      total = (k == 0 || t < total) ? t : total;
-    }
-    printf("total %.9f\n", total);
-  }
   TVMGraphExecutor_Release(ex);
   return 0;
 }

@@ -41,15 +41,27 @@ typedef struct {
   int num_args;
 } GraphNode;
 
-/* Every allocation of an executor is chained so Release frees them all. */
+/* The executor's tables (nodes, names, entry lists, dtypes, shapes, argument arrays) are carved
+ * from a few arena blocks instead of one platform allocation each: with the page allocator every
+ * allocation costs at least one page, so one block per table cost more RAM than the tables.
+ * Blocks are chained so Release frees them all. */
 typedef struct Block {
   struct Block* next;
+  size_t used; /* payload bytes handed out */
+  size_t size; /* payload bytes */
   /* payload follows, aligned */
   double align;
 } Block;
 
+/* Payload of an arena block when the graph JSON gives no better estimate: the tables of a small
+ * graph fit in one or two such blocks. */
+#define GRAPH_ARENA_MIN_BYTES 1024
+/* Alignment of every table carved from the arena (int64_t, double and pointers). */
+#define GRAPH_ARENA_ALIGN 8
+
 struct TVMGraphExecutor {
-  Block* blocks;
+  Block* blocks;      /* newest first; tables are carved from the newest */
+  size_t block_bytes; /* payload of a new block, sized from the JSON length */
   DLDevice device;
   TVMModuleHandle module;
   GraphNode* nodes;
@@ -69,15 +81,26 @@ struct TVMGraphExecutor {
   TVMNDArray** entries; /* views of the storage */
 };
 
+/* Zeroed, aligned table of n bytes from the arena (a new block when the newest is full). */
 static void* GAlloc(TVMGraphExecutor* ex, size_t n) {
-  Block* b = NULL;
+  Block* b = ex->blocks;
   size_t header = offsetof(Block, align);
-  if (n > ((size_t)-1) - header) return NULL;
-  if (TVMPlatformMemoryAllocate(header + n, kCPU, (void**)&b) != kTvmErrorNoError) return NULL;
-  b->next = ex->blocks;
-  ex->blocks = b;
-  memset(&b->align, 0, n);
-  return &b->align;
+  size_t size;
+  void* out;
+  if (n > ((size_t)-1) - header - GRAPH_ARENA_ALIGN - ex->block_bytes) return NULL;
+  n = (n + GRAPH_ARENA_ALIGN - 1) & ~(size_t)(GRAPH_ARENA_ALIGN - 1);
+  if (b == NULL || b->size - b->used < n) {
+    size = n > ex->block_bytes ? n : ex->block_bytes;
+    if (TVMPlatformMemoryAllocate(header + size, kCPU, (void**)&b) != kTvmErrorNoError) return NULL;
+    b->next = ex->blocks;
+    b->used = 0;
+    b->size = size;
+    ex->blocks = b;
+  }
+  out = (char*)&b->align + b->used;
+  b->used += n;
+  memset(out, 0, n);
+  return out;
 }
 
 static char* GStrDup(TVMGraphExecutor* ex, const char* s) {
@@ -501,6 +524,9 @@ int TVMGraphExecutor_Create(const char* json, size_t json_len, TVMModuleHandle m
   memset(ex, 0, sizeof(*ex));
   ex->device = device;
   ex->module = module_handle;
+  /* The tables take about as many bytes as the minified JSON text: one block usually holds
+   * them all. */
+  ex->block_bytes = json_len > GRAPH_ARENA_MIN_BYTES ? json_len : GRAPH_ARENA_MIN_BYTES;
   if (Parse(ex, json, json_len) || Setup(ex)) {
     TVMGraphExecutor_Release(ex);
     return -1;
