@@ -5,16 +5,13 @@
  */
 #include <tvm/runtime/crt/crt.h>
 #include <tvm/runtime/crt/graph_executor.h>
+#include <tvm/runtime/crt/internal/common.h>
 #include <tvm/runtime/crt/module.h>
 #include <tvm/runtime/crt/platform.h>
 
-static int NoOp(TVMValue* args, int* codes, int n, TVMValue* ret, int* ret_code, void* res) {
-  (void)args;
-  (void)codes;
-  (void)n;
-  (void)ret;
-  (void)ret_code;
-  (void)res;
+static int NoOp(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
+                void* res) {
+  TVM_CRT_UNUSED_PACKED_ARGS();
   return 0;
 }
 

@@ -19,6 +19,7 @@ from .transcripts import MLF_DIR
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "runtime"))
 from runtime_testlib import (
+    ALL_LIBS,
     C_DIR,
     KNOWN_GENERATED_WARNINGS,
     build_runtime,
@@ -28,17 +29,6 @@ from runtime_testlib import (
     write_config,
 )
 
-LIBS = (
-    "common",
-    "memory",
-    "microtvm_rpc_common",
-    "microtvm_rpc_server",
-    "aot_executor",
-    "aot_executor_module",
-    "graph_executor",
-    "graph_executor_module",
-    "platform_posix",
-)
 GRAPH_LIBS = ("graph_executor", "graph_executor_module")
 PACKET_SIZE = 32 * 1024  # room for mnist's graph JSON and params in one message
 TIMEOUT_SEC = 20.0
@@ -94,8 +84,8 @@ class Devices:
 def build_devices(root: pathlib.Path, models: tuple[str, ...]) -> Devices:
     """Build the runtime and one device program per shared MLF archive under ``root``."""
     cfg = write_config(root / "cfg", TVM_CRT_MAX_PACKET_SIZE_BYTES=PACKET_SIZE)
-    libs = build_runtime(root / "build", cfg, libs=";".join(LIBS))
-    names = [name for name in LIBS if name in libs]
+    libs = build_runtime(root / "build", cfg, libs=";".join(ALL_LIBS))
+    names = [name for name in ALL_LIBS if name in libs]
     has_graph = all(name in libs for name in GRAPH_LIBS)
     exes = {}
     for model in models:

@@ -51,7 +51,7 @@ def harnesses(tmp_path_factory):
     return out
 
 
-def _run(harness, tmp_path, model, *extra):
+def _run(harness, tmp_path, model):
     exe, mlf = harness
     x = np.load(MLF_DIR / f"{model}.input.npy")
     (tmp_path / "in.bin").write_bytes(x.tobytes())
@@ -63,7 +63,6 @@ def _run(harness, tmp_path, model, *extra):
             params,
             tmp_path / "in.bin",
             tmp_path / "out.bin",
-            *extra,
         ],
         capture_output=True,
         text=True,

@@ -5,6 +5,7 @@
 #include <tvm/runtime/c_runtime_api.h>
 #include <tvm/runtime/crt/crt.h>
 #include <tvm/runtime/crt/func_registry.h>
+#include <tvm/runtime/crt/internal/common.h>
 #include <tvm/runtime/crt/module.h>
 #include <tvm/runtime/crt/ndarray.h>
 #include <tvm/runtime/crt/page_allocator.h>
@@ -78,13 +79,9 @@ static int Add(TVMValue* args, int* codes, int n, TVMValue* ret, int* ret_code, 
   return 0;
 }
 
-static int Fail(TVMValue* args, int* codes, int n, TVMValue* ret, int* ret_code, void* res) {
-  (void)args;
-  (void)codes;
-  (void)n;
-  (void)ret;
-  (void)ret_code;
-  (void)res;
+static int Fail(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
+                void* res) {
+  TVM_CRT_UNUSED_PACKED_ARGS();
   return -1;
 }
 
@@ -189,14 +186,10 @@ static void TestNDArray(void) {
 }
 
 static int g_calls;
-static int Counted(TVMValue* args, int* codes, int n, TVMValue* ret, int* ret_code, void* res) {
+static int Counted(TVMValue* args, int* codes, int num_args, TVMValue* ret, int* ret_code,
+                   void* res) {
   double t = 0;
-  (void)args;
-  (void)codes;
-  (void)n;
-  (void)ret;
-  (void)ret_code;
-  (void)res;
+  TVM_CRT_UNUSED_PACKED_ARGS();
   g_calls++;
   /* Busy for about 200 us, without the platform timer (the evaluator owns it). */
   {

@@ -18,12 +18,13 @@ from typing import Dict, List, Sequence, Tuple
 _PARAMS_HEADER = struct.Struct("<QQQ")
 _PARAMS_MAGIC = 0xF7E58D4F05049CB7
 # The graph executor allocates from the platform's page allocator (256-byte pages on the boards):
-# every storage block, and a handful of small tables per node and per entry. Estimated generously
-# from the runtime's allocation pattern (one block per name, argument table and tensor view).
+# every storage block, one page per tensor view (its shape shares the allocation), and its small
+# tables from a few shared blocks. Two pages per node and one per entry cover the views and the
+# tables with room to spare: mnist_graph_params runs at 96% of a 128 KiB mps2-an385 this way.
 _PAGE_BYTES = 256
 _ALLOC_HEADER_BYTES = 64
-_PAGES_PER_NODE = 6
-_PAGES_PER_ENTRY = 2
+_PAGES_PER_NODE = 2
+_PAGES_PER_ENTRY = 1
 _FIXED_PAGES = 16
 # A host-driven session sends the graph JSON in one message: room for the call around it.
 _PACKET_MARGIN_BYTES = 1024

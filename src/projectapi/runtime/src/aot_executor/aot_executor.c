@@ -119,6 +119,11 @@ int TVMAotExecutor_GetInputIndex(const TVMAotExecutor* ex, const char* name) {
   return -1;
 }
 
+const char* TVMAotExecutor_GetInputName(const TVMAotExecutor* ex, int index) {
+  if (index < 0 || index >= ex->metadata->num_inputs) return NULL;
+  return ex->metadata->inputs[index].name;
+}
+
 TVMNDArray* TVMAotExecutor_GetInput(const TVMAotExecutor* ex, int index) {
   if (index < 0 || index >= ex->metadata->num_inputs) return NULL;
   return ex->args[index];

@@ -15,7 +15,8 @@ int64_t TVMNDArray_DataSizeBytes(const DLTensor* t) {
   return (n * t->dtype.bits * lanes + 7) / 8;
 }
 
-/* Allocates the struct and a copy of the shape; data left NULL. */
+/* Allocates the struct with a copy of the shape right behind it, in one allocation (a page of
+ * the page allocator holds both); data left NULL. */
 static int CreateShell(int32_t ndim, const int64_t* shape, DLDataType dtype, DLDevice dev,
                        TVMNDArray** out) {
   TVMNDArray* arr = NULL;
@@ -27,16 +28,13 @@ static int CreateShell(int32_t ndim, const int64_t* shape, DLDataType dtype, DLD
   for (i = 0; i < ndim; i++) {
     if (shape[i] < 0) return TVMAPIErrorf("negative array dimension %ld", (long)shape[i]);
   }
-  if (TVMPlatformMemoryAllocate(sizeof(TVMNDArray), kCPU, (void**)&arr) != kTvmErrorNoError) {
+  if (TVMPlatformMemoryAllocate(sizeof(TVMNDArray) + sizeof(int64_t) * (size_t)ndim, kCPU,
+                                (void**)&arr) != kTvmErrorNoError) {
     return TVMAPIErrorf("out of memory allocating an array");
   }
   memset(arr, 0, sizeof(*arr));
   if (ndim > 0) {
-    if (TVMPlatformMemoryAllocate(sizeof(int64_t) * (size_t)ndim, kCPU, (void**)&shape_copy) !=
-        kTvmErrorNoError) {
-      TVMPlatformMemoryFree(arr, kCPU);
-      return TVMAPIErrorf("out of memory allocating an array shape");
-    }
+    shape_copy = (int64_t*)(arr + 1); /* TVMNDArray holds 64-bit members: aligned for int64_t */
     memcpy(shape_copy, shape, sizeof(int64_t) * (size_t)ndim);
   }
   arr->dl_tensor.device = dev;
@@ -61,7 +59,6 @@ int TVMNDArray_Create(int32_t ndim, const int64_t* shape, DLDataType dtype, DLDe
   /* Allocate at least one byte so every array has a distinct data pointer. */
   if (TVMPlatformMemoryAllocate((size_t)(nbytes > 0 ? nbytes : 1), kCPU, &data) !=
       kTvmErrorNoError) {
-    if (arr->dl_tensor.shape) TVMPlatformMemoryFree(arr->dl_tensor.shape, kCPU);
     TVMPlatformMemoryFree(arr, kCPU);
     return TVMAPIErrorf("out of memory allocating %ld bytes of array data", (long)nbytes);
   }
@@ -93,8 +90,7 @@ int TVMNDArray_Release(TVMNDArray* arr) {
   if (!(arr->flags & TVM_NDARRAY_FLAG_VIEW) && arr->dl_tensor.data) {
     TVMPlatformMemoryFree(arr->dl_tensor.data, kCPU);
   }
-  if (arr->dl_tensor.shape) TVMPlatformMemoryFree(arr->dl_tensor.shape, kCPU);
-  TVMPlatformMemoryFree(arr, kCPU);
+  TVMPlatformMemoryFree(arr, kCPU); /* the shape copy lives in the same allocation */
   return 0;
 }
 

@@ -32,6 +32,7 @@ int TVMAotExecutor_GetNumOutputs(const TVMAotExecutor* executor);
 /* Index of input `name`, or -1. */
 int TVMAotExecutor_GetInputIndex(const TVMAotExecutor* executor, const char* name);
 /* NULL for an index out of range. */
+const char* TVMAotExecutor_GetInputName(const TVMAotExecutor* executor, int index);
 TVMNDArray* TVMAotExecutor_GetInput(const TVMAotExecutor* executor, int index);
 TVMNDArray* TVMAotExecutor_GetOutput(const TVMAotExecutor* executor, int index);
 /* Copies `tensor` (same byte size) into input `index`. */

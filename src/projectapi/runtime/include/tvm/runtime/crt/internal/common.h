@@ -30,6 +30,16 @@ int TVMTimeEvaluatorCreate(TVMValue* args, int* type_codes, int num_args, TVMVal
 int TVMTimeEvaluatorCall(uint16_t counter, TVMValue* args, int* type_codes, int num_args,
                          TVMValue* ret_val, int* ret_type_code);
 
+/* Marks the parameters of a packed function that does not use them (parameters named args,
+ * codes, num_args, ret, ret_code, res). */
+#define TVM_CRT_UNUSED_PACKED_ARGS() \
+  (void)args;                        \
+  (void)codes;                       \
+  (void)num_args;                    \
+  (void)ret;                         \
+  (void)ret_code;                    \
+  (void)res
+
 /* Copies `src` into `dst` limited to dst_size (always terminated). */
 void TVMStrCopy(char* dst, size_t dst_size, const char* src);
 
