@@ -90,6 +90,9 @@ def test_run_on_a_non_project_names_the_problem(tmp_path) -> None:
     done = _cli("run", str(tmp_path))
     assert done.returncode == 1
     assert "model.tar" in done.stderr
+    missing = _cli("run", str(tmp_path / "absent"))
+    assert missing.returncode == 1
+    assert "absent does not exist" in missing.stderr
 
 
 @pytest.mark.slow

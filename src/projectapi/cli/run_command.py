@@ -259,6 +259,8 @@ def run_project(
     """Build ``project_dir`` if needed and run its model once (plus timing runs)."""
     options = options or RunOptions()
     library_path = project_dir / _MLF_FILE
+    if not project_dir.is_dir():
+        raise RunError(f"project directory {project_dir} does not exist; create one first")
     if not library_path.is_file():
         raise RunError(f"{project_dir} has no {_MLF_FILE}: is it a generated project?")
     model = mlf.open(library_path).model()
