@@ -7,7 +7,6 @@ import pathlib
 import shutil
 import subprocess
 import sys
-import tarfile
 
 import pytest
 
@@ -32,17 +31,6 @@ for line in read:
 _HUNG_SERVER = _BRITTLE_SERVER.replace(
     "for line in read:", "for line in read:\n    if b'server_info_query' not in line: continue"
 )
-
-
-@pytest.fixture
-def mlf(tmp_path: pathlib.Path) -> pathlib.Path:
-    """Any small tar archive (the echo template only copies it)."""
-    source = tmp_path / "metadata.json"
-    source.write_text('{"version": 7}')
-    path = tmp_path / "model.tar"
-    with tarfile.open(path, "w") as archive:
-        archive.add(source, arcname="metadata.json")
-    return path
 
 
 def _run(capfd, *argv: str) -> tuple[int, str, str]:
@@ -108,10 +96,11 @@ def test_option_strings_are_typed_and_may_contain_equals(tmp_path, mlf, capfd) -
         (["create", "{mlf}", "{tmp}/p", "-t", "echo", "-o", "colour=red"], "unknown option"),
         (["create", "{tmp}/none.tar", "{tmp}/p", "-t", "echo"], "is not a file"),
         (["create", "{mlf}", "{tmp}", "-t", "echo"], "already exists"),
-        (["create", "{tmp}/metadata.json", "{tmp}/p", "-t", "echo"], "is not a tar archive"),
+        (["create", "{tmp}/not_a_tar.json", "{tmp}/p", "-t", "echo"], "is not a tar archive"),
     ],
 )
 def test_errors_are_one_line_and_exit_1(tmp_path, mlf, capfd, argv, message) -> None:
+    (tmp_path / "not_a_tar.json").write_text('{"version": 7}')
     argv = [arg.format(mlf=mlf, tmp=tmp_path) for arg in argv]
     status, out, err = _run(capfd, *argv)
     assert status == 1

@@ -1,29 +1,15 @@
-"""Fixtures for project tests: a small MLF-like tar and a template that records its calls."""
+"""Fixtures for project tests: a template that records its calls (``mlf`` is in tests/)."""
 
 from __future__ import annotations
 
-import io
 import json
 import pathlib
 import shutil
-import tarfile
 from collections.abc import Callable
 
 import pytest
 
 RECORDING_TEMPLATE = pathlib.Path(__file__).with_name("recording_template.py")
-
-
-@pytest.fixture
-def mlf(tmp_path: pathlib.Path) -> pathlib.Path:
-    """A tiny tar archive standing in for a Model Library Format archive."""
-    path = tmp_path / "model.tar"
-    payload = json.dumps({"version": 7}).encode()
-    with tarfile.open(path, "w") as archive:
-        member = tarfile.TarInfo("metadata.json")
-        member.size = len(payload)
-        archive.addfile(member, io.BytesIO(payload))
-    return path
 
 
 @pytest.fixture

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import filecmp
 import pathlib
-import tarfile
 
 import pytest
 
 from projectapi import check, project
 
 _TEMPLATES = project.TEMPLATES_DIR
-
-
-@pytest.fixture
-def mlf(tmp_path: pathlib.Path) -> pathlib.Path:
-    """Any small tar archive (the echo template only copies it)."""
-    source = tmp_path / "metadata.json"
-    source.write_text('{"version": 7}')
-    path = tmp_path / "model.tar"
-    with tarfile.open(path, "w") as archive:
-        archive.add(source, arcname="metadata.json")
-    return path
 
 
 @pytest.fixture
