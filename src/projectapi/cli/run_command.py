@@ -33,8 +33,6 @@ _SETTINGS_FILE = "project.json"  # generate-time options a generated project kee
 _MLF_FILE = "model.tar"
 _DEFAULT_SEED = 0
 GRAPH_EXECUTORS = ("device", "host")
-# Room around a parameters blob in the one message that carries load_params.
-_LOAD_PARAMS_OVERHEAD_BYTES = 64
 # Float comparison of the demo against its reference (the MLF archives' stated tolerance).
 _RTOL, _ATOL = 1e-5, 1e-6
 
@@ -155,17 +153,11 @@ def _graph_executor(session: Any, model: mlf.Model, where: str) -> Any:
     graph_json = json.dumps(model.graph, separators=(",", ":"))
     if where == "host":
         executor = session.create_host_graph_executor(graph_json)
-        executor.load_params(model.params())
-        return executor
-    executor = session.create_graph_executor(graph_json)
+    else:
+        executor = session.create_graph_executor(graph_json)
     params = model.params()
-    if not params:
-        return executor
-    if len(model.params_data) + _LOAD_PARAMS_OVERHEAD_BYTES <= session.rpc.max_packet_size():
-        executor.load_params(model.params_data)
-    else:  # larger than one message: each parameter goes through chunked copies
-        for name, value in params.items():
-            executor.set_input(name, value)
+    if params:  # device-side: in one message when it fits, else by chunked copies
+        executor.load_params(params)
     return executor
 
 

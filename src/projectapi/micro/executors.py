@@ -104,10 +104,14 @@ def _create_device_module(
     return module
 
 
+def _fits(client: RPCClient, args: tuple[Any, ...]) -> tuple[int, int]:
+    """The request size of a call with ``args`` and the most the device accepts in one message."""
+    return len(encode_packet(CallFunc(0, args))) - 8, client.max_packet_size()
+
+
 def _check_fits(client: RPCClient, args: tuple[Any, ...], what: str) -> None:
     """Refuse a call the device cannot hold in one message (it would wedge the device)."""
-    nbytes = len(encode_packet(CallFunc(0, args))) - 8
-    limit = client.max_packet_size()
+    nbytes, limit = _fits(client, args)
     if nbytes > limit:
         raise SessionError(
             f"{what} needs a {nbytes}-byte request but the device accepts at most {limit} bytes; "
@@ -369,17 +373,26 @@ class GraphExecutor(_GraphModel, _DeviceExecutor):
         return self._input_name(key)
 
     def load_params(self, params: Params) -> None:
-        """Load parameters (a ``.params`` blob or name -> array) into the device executor."""
+        """Load parameters (a ``.params`` blob or name -> array) into the device executor.
+
+        A blob that fits one message goes in one ``load_params`` call; a larger one is copied
+        parameter by parameter into the executor's inputs, in chunks the device can take.
+        """
         blob = _params_blob(params)
-        names = list(_params_dict(params))
+        values = _params_dict(params)
+        names = list(values)
         self._check_params(names)
         if self.graph.arg_names and self.graph.arg_names[0] in names:
             raise SessionError(
                 f"parameter '{self.graph.arg_names[0]}' is the graph's first input; the device "
                 "graph executor cannot load it (use create_host_graph_executor)"
             )
-        _check_fits(self._client, (blob,), "the parameters")
-        self._function("load_params")(blob)
+        nbytes, limit = _fits(self._client, (blob,))
+        if nbytes <= limit:
+            self._function("load_params")(blob)
+        else:
+            for name, value in values.items():
+                self.set_input(name, value)
         self._loaded.update(names)
 
     def profile(self, repeat: int = DEFAULT_REPEAT) -> Profile:

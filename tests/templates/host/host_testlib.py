@@ -48,8 +48,8 @@ def graph_executor(session, name: str, where: str):
         executor = session.create_graph_executor(graph_json)
     else:
         executor = session.create_host_graph_executor(graph_json)
-    for param, value in model.params().items():
-        executor.set_input(param, value)
+    if model.params():
+        executor.load_params(model.params())
     return executor
 
 
