@@ -25,12 +25,12 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from benchdata import MLF_DIR
 
 from projectapi import mlf, standalone
 from projectapi.micro import Session
 from projectapi.project import GeneratedProject, TemplateProject
 
-MLF_DIR = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "mlf"
 DEFAULT_ARCHIVE = MLF_DIR / "mnist_aot_packed_syslib.tar"
 TVM_RUN_MEDIAN_SEC = 5.4e-3  # TVM v0.14 host-driven run() on this archive, measured here
 UPLOAD_BYTES = 256 * 1024

@@ -15,14 +15,15 @@ import subprocess
 import tempfile
 import time
 
-import projectapi
+from benchdata import MLF_DIR
+
+import microtvm_kit
+from microtvm_kit import model_glue
 from projectapi.mlf import example, extract_archive
 from projectapi.project import TemplateProject
-from projectapi.templates.microtvm_kit import model_glue
 
-MLF_DIR = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "mlf"
 ARCHIVES = ("mnist_aot_c", "mnist_aot_packed", "mnist_aot_packed_syslib", "qnn_dense_int8_aot_c")
-RUNTIME_INCLUDE = pathlib.Path(projectapi.__file__).parent / "runtime" / "include"
+RUNTIME_INCLUDE = microtvm_kit.RUNTIME_DIR / "include"
 # Alternating batches of program and harness, timed by the CPU time each process used (start-up
 # included); the fastest batch of each counts, filtering out interference from other processes.
 BATCHES = 7

@@ -18,7 +18,6 @@ import functools
 import json
 import os
 import pathlib
-import shutil
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,8 @@ import tempfile
 import time
 from collections.abc import Callable
 
-from projectapi import client, server
+from microtvm_kit import generate
+from projectapi import client
 
 PAYLOAD = bytes(range(256)) * 256
 PAYLOAD_BYTES = len(PAYLOAD)  # 64 KiB
@@ -34,7 +34,7 @@ COLD_STARTS = 21
 
 # A project server that does nothing: the protocol's own cost is all that is left.
 _NOOP_SERVER = '''"""Benchmark server: every call returns at once, the transport is a bottomless pipe."""
-import server
+from microtvm_kit import server
 
 DATA = bytes(range(256)) * 1024
 
@@ -216,8 +216,8 @@ def main() -> None:
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory() as temp:
         project = pathlib.Path(temp)
-        shutil.copy(server.__file__, project / "server.py")
         (project / "microtvm_api_server.py").write_text(_NOOP_SERVER)
+        generate.copy_helpers(project / "microtvm_api_server.py", project)
         figures, encoding = _measure(project, args.seconds, args.repeats)
     rows = [
         ("cold start to first reply, ms (median)", "cold", TVM["cold"], "<= 40", "{:.1f}"),

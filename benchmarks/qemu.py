@@ -22,12 +22,12 @@ import tempfile
 import time
 
 import numpy as np
+from benchdata import MLF_DIR
 
 import projectapi
 from projectapi import mlf, standalone
 from projectapi.project import TEMPLATES_DIR, GeneratedProject, TemplateProject
 
-MLF_DIR = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "mlf"
 BOARDS = json.loads((TEMPLATES_DIR / "qemu" / "boards.json").read_text())
 DEFAULT_MODELS = ("mnist_aot_c", "qnn_dense_int8_aot_c")
 NS_PER_INSTRUCTION = 1  # -icount shift=0: each instruction advances virtual time by 2**0 ns

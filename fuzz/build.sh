@@ -2,7 +2,7 @@
 # Builds the libFuzzer harnesses into $1 (default: fuzz/build) with ASan and UBSan.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
-RT="$HERE/../src/projectapi/runtime"
+RT="$HERE/../src/microtvm_kit/runtime"
 OUT=${1:-"$HERE/build"}
 CC=${CC:-clang}
 mkdir -p "$OUT"

@@ -21,6 +21,7 @@ import pathlib
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
+from microtvm_kit import RUNTIME_DIR
 from projectapi import client as _client
 from projectapi import server as _server
 from projectapi.errors import ProjectAPIError
@@ -32,7 +33,6 @@ TVM_VERSION = "0.14.0"
 _PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
 _PATH_OPTION_SUFFIXES = ("_tar", "_path", "_dir", "_file")
 TEMPLATES_DIR = _PACKAGE_DIR / "templates"
-RUNTIME_DIR = _PACKAGE_DIR / "runtime"
 _SERVER_FILE = "microtvm_api_server.py"
 _LAUNCHERS = ("launch_microtvm_api_server.sh", "launch_microtvm_api_server.bat")
 

@@ -24,7 +24,7 @@ REQUEST_MAGIC = b"PAR1"
 REPLY_MAGIC = b"PAO1"
 _REQUEST_HEADER = struct.Struct("<4sI")
 _REPLY_HEADER = struct.Struct("<4siIdd")
-# The device answers repeat values it cannot run (0) with this status (templates/c).
+# The device answers repeat values it cannot run (0) with this status (microtvm_kit/c).
 STATUS_BAD_REPEAT = -1000
 _MAX_REPEAT = 0xFFFFFFFF
 # Largest piece requested from the transport per read call.

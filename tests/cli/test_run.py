@@ -9,10 +9,10 @@ import sys
 
 import numpy as np
 import pytest
+from support.data import MLF_DIR
 
 from projectapi.project import TemplateProject
 
-MLF_DIR = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "mlf"
 NAME = "mnist_aot_c"
 
 
@@ -27,8 +27,6 @@ def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def project_dir(tmp_path_factory) -> pathlib.Path:
-    if not (MLF_DIR / f"{NAME}.tar").is_file():
-        pytest.skip(f"{MLF_DIR} is not available")
     target = tmp_path_factory.mktemp("run") / "project"
     with TemplateProject("host") as template:
         template.generate_project(MLF_DIR / f"{NAME}.tar", target).close()

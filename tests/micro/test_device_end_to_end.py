@@ -13,11 +13,10 @@ from projectapi.micro import Graph, Profile, ProfilingUnavailable, Session, Sess
 from projectapi.micro.profiling import DEFAULT_REPEAT
 
 from .pipe_device import Devices, PipeTransport, build_devices, graph_files
-from .transcripts import MLF_DIR, mlf_input_output
+from .transcripts import mlf_input_output
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not MLF_DIR.is_dir(), reason="shared MLF archives absent"),
 ]
 
 MODELS = ("mnist_aot_packed_syslib", "mnist_graph", "mnist_graph_params")

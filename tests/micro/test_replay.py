@@ -9,9 +9,7 @@ import pytest
 
 from projectapi.micro import Session
 
-from .transcripts import TRANSCRIPT_DIR, TranscriptDevice, load_frames, mlf_input_output, mlf_member
-
-pytestmark = pytest.mark.skipif(not TRANSCRIPT_DIR.is_dir(), reason="shared transcripts absent")
+from .transcripts import TranscriptDevice, load_frames, mlf_input_output, mlf_member
 
 
 def _session(name: str) -> tuple[Session, TranscriptDevice]:

@@ -10,19 +10,15 @@ implementation can be checked the other way round with the same frames.
 from __future__ import annotations
 
 import json
-import pathlib
 import tarfile
 from dataclasses import dataclass
 
 import numpy as np
+from support.data import MLF_DIR, TRANSCRIPT_DIR
 
 from projectapi.micro.framing import Framer, Packet, Unframer
 from projectapi.micro.rpc_codec import decode_packet
 from projectapi.micro.session import HEADER, MessageType, encode_message
-
-SHARED = pathlib.Path(__file__).resolve().parents[3] / "shared"
-TRANSCRIPT_DIR = SHARED / "spec" / "transcripts"
-MLF_DIR = SHARED / "mlf"
 
 HOST_TO_DEVICE = "host->device"
 DEVICE_TO_HOST = "device->host"

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from support.data import MLF_DIR
 
-SHARED_MLF = Path(__file__).resolve().parents[3] / "shared" / "mlf"
+SHARED_MLF = MLF_DIR
 SHARED_ARCHIVES = (
     "mnist_aot_c",
     "mnist_aot_packed",

@@ -16,8 +16,6 @@ from projectapi.mlf.example import example_input, example_reference
 
 from .mlf_testlib import SHARED_ARCHIVES, SHARED_MLF, files_tar, shared_files
 
-needs_shared = pytest.mark.skipif(not SHARED_MLF.is_dir(), reason="shared MLF archives absent")
-
 
 def run(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="projectapi")
@@ -26,7 +24,6 @@ def run(*argv: str) -> int:
     return args.func(args)
 
 
-@needs_shared
 @pytest.mark.parametrize("name", SHARED_ARCHIVES)
 def test_inspect_text_and_json(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     archive = SHARED_MLF / f"{name}.tar"
@@ -39,7 +36,6 @@ def test_inspect_text_and_json(name: str, capsys: pytest.CaptureFixture[str]) ->
     assert json.loads(capsys.readouterr().out) == report.to_dict(mlf.open(archive))
 
 
-@needs_shared
 def test_validate_good_and_bad(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("validate", str(SHARED_MLF / "mnist_graph.tar")) == 0
     assert "valid Model Library Format v7 (1 model(s))" in capsys.readouterr().out

@@ -22,8 +22,6 @@ from .mlf_testlib import (
     with_metadata,
 )
 
-needs_shared = pytest.mark.skipif(not SHARED_MLF.is_dir(), reason="shared MLF archives absent")
-
 # What each shared archive must show: executor, interface, unpacked, system-lib, entry points,
 # number of sources, header present, operator count (mlf/README.md, generated-code-abi.md 11).
 EXPECTED = {
@@ -43,7 +41,6 @@ EXPECTED = {
 }  # fmt: skip
 
 
-@needs_shared
 @pytest.mark.parametrize("name", SHARED_ARCHIVES)
 def test_shared_archive_opens_with_the_right_facts(name: str) -> None:
     library = mlf.open(SHARED_MLF / f"{name}.tar")
@@ -64,7 +61,6 @@ def test_shared_archive_opens_with_the_right_facts(name: str) -> None:
     assert mlf.check(library) == []
 
 
-@needs_shared
 @pytest.mark.parametrize("name", SHARED_ARCHIVES)
 def test_shared_archive_io_matches_reference_arrays(name: str) -> None:
     model = mlf.open(SHARED_MLF / f"{name}.tar").model()
@@ -82,7 +78,6 @@ def test_shared_archive_io_matches_reference_arrays(name: str) -> None:
     assert tensor_out.shape == expected_out_shape
 
 
-@needs_shared
 def test_shared_memory_figures() -> None:
     aot = mlf.open(SHARED_MLF / "mnist_aot_c.tar").model()
     graph = mlf.open(SHARED_MLF / "mnist_graph_params.tar").model()
@@ -91,7 +86,6 @@ def test_shared_memory_figures() -> None:
     assert graph.graph is not None and graph.graph_member == "executor-config/graph/default.graph"
 
 
-@needs_shared
 @pytest.mark.parametrize("name", SHARED_ARCHIVES)
 def test_shared_params_round_trip_byte_for_byte(name: str) -> None:
     model = mlf.open(SHARED_MLF / f"{name}.tar").model()
@@ -100,7 +94,6 @@ def test_shared_params_round_trip_byte_for_byte(name: str) -> None:
     assert mlf.write_params(model.params()) == original
 
 
-@needs_shared
 def test_unlinked_params_keep_stored_order_and_sizes() -> None:
     params = mlf.open(SHARED_MLF / "mnist_graph_params.tar").model().params()
     assert list(params) == ["p2", "p3", "p4", "p0", "p5", "p1"]
@@ -108,7 +101,6 @@ def test_unlinked_params_keep_stored_order_and_sizes() -> None:
     assert params["p0"].shape == (2, 1, 5, 5, 1, 4) and params["p0"].dtype == np.float32
 
 
-@needs_shared
 @pytest.mark.parametrize("layout", ["gzip", "no ./ prefix", "directory"])
 def test_other_containers_give_the_same_description(tmp_path: Path, layout: str) -> None:
     files = shared_files("mnist_aot_packed")
@@ -126,7 +118,6 @@ def test_other_containers_give_the_same_description(tmp_path: Path, layout: str)
     assert reopened.files == original.files
 
 
-@needs_shared
 def test_report_summary_and_json() -> None:
     library = mlf.open(SHARED_MLF / "mnist_graph_params.tar")
     text = report.summary(library)
@@ -158,7 +149,6 @@ def _graph_metadata_v5_v6(files: dict[str, bytes], version: int) -> dict[str, by
     return with_metadata(renamed, old)
 
 
-@needs_shared
 @pytest.mark.parametrize("version", [5, 6])
 def test_versions_5_and_6(tmp_path: Path, version: int) -> None:
     files = _graph_metadata_v5_v6(shared_files("mnist_graph_params"), version)
@@ -173,7 +163,6 @@ def test_versions_5_and_6(tmp_path: Path, version: int) -> None:
     assert mlf.check(library) == []
 
 
-@needs_shared
 def test_aot_packed_without_declared_io_uses_tvm_metadata(tmp_path: Path) -> None:
     files = shared_files("mnist_aot_packed")
     metadata = metadata_of(files)
@@ -219,7 +208,6 @@ def test_operator_style(tmp_path: Path) -> None:
     assert mlf.check(library) == []
 
 
-@needs_shared
 def test_two_models_and_model_lookup(tmp_path: Path) -> None:
     files = shared_files("qnn_dense_int8_aot_c")
     metadata = metadata_of(files)
@@ -247,7 +235,6 @@ def test_two_models_and_model_lookup(tmp_path: Path) -> None:
         library.model()
 
 
-@needs_shared
 def test_runtime_and_templates_trees_are_detected(tmp_path: Path) -> None:
     files = shared_files("mnist_aot_c")
     files["runtime/CMakeLists.txt"] = b"project(crt)\n"

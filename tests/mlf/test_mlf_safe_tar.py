@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from projectapi import mlf
-from projectapi.templates.microtvm_kit import safe_tar
-from projectapi.templates.microtvm_kit.safe_tar import (
+from microtvm_kit import safe_tar
+from microtvm_kit.safe_tar import (
     UnsafeArchiveError,
     extract_archive,
     read_archive,
 )
+from projectapi import mlf
 
 from .mlf_testlib import files_tar, member, write_tar
 

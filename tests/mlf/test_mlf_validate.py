@@ -10,9 +10,7 @@ import pytest
 
 from projectapi import mlf
 
-from .mlf_testlib import SHARED_MLF, files_tar, metadata_of, shared_files, with_metadata
-
-pytestmark = pytest.mark.skipif(not SHARED_MLF.is_dir(), reason="shared MLF archives absent")
+from .mlf_testlib import files_tar, metadata_of, shared_files, with_metadata
 
 Files = dict[str, bytes]
 

@@ -6,15 +6,10 @@ the MLF into the new project directory. The transport is a plain in-memory echo.
 """
 
 import json
-import os
 import pathlib
 import shutil
-import sys
 
-import projectapi
-
-sys.path.insert(0, os.path.dirname(projectapi.__file__))
-import server
+from microtvm_kit import server
 
 HERE = pathlib.Path(__file__).resolve().parent
 GENERATED = (HERE / "generated").exists()

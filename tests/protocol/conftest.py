@@ -6,14 +6,13 @@ import json
 import os
 import pathlib
 import select
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 
 import pytest
 
-import projectapi.server
+from microtvm_kit import generate
 
 SERVERS = pathlib.Path(__file__).parent / "servers"
 
@@ -35,10 +34,9 @@ def child_pids() -> set[int]:
 
 
 def make_project(directory: pathlib.Path, server_script: str) -> pathlib.Path:
-    """A project directory laid out like a generated one: the server script beside server.py."""
+    """A project directory laid out like a generated one: the server script beside the kit."""
     directory.mkdir(parents=True, exist_ok=True)
-    shutil.copy(projectapi.server.__file__, directory / "server.py")
-    shutil.copy(SERVERS / server_script, directory / "microtvm_api_server.py")
+    generate.copy_helpers(SERVERS / server_script, directory)
     return directory
 
 

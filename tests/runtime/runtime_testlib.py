@@ -14,13 +14,12 @@ import subprocess
 import tarfile
 import time
 
-import projectapi
+from support.data import MLF_DIR
 
-RUNTIME_DIR = pathlib.Path(projectapi.__file__).resolve().parent / "runtime"
+import microtvm_kit
+
+RUNTIME_DIR = microtvm_kit.RUNTIME_DIR
 C_DIR = pathlib.Path(__file__).resolve().parent / "c"
-SHARED = pathlib.Path(__file__).resolve().parents[3] / "shared"
-MLF_DIR = SHARED / "mlf"
-SPEC_DIR = SHARED / "spec"
 JOBS = str(max(2, os.cpu_count() or 2))
 
 # Warnings the generated code is known to produce (generated-code-abi.md 4.2 and 11).

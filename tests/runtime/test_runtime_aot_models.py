@@ -18,8 +18,6 @@ from runtime_testlib import (
     link_group,
 )
 
-pytestmark = pytest.mark.skipif(not MLF_DIR.is_dir(), reason="shared MLF archives not present")
-
 CASES = {
     # archive: harness defines
     "mnist_aot_c": ["HARNESS_C_INTERFACE", "IN_MEMBER=Input3", "OUT_MEMBER=output"],

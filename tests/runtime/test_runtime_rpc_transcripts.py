@@ -10,15 +10,12 @@ import numpy as np
 import pytest
 from runtime_testlib import (
     MLF_DIR,
-    SPEC_DIR,
     Device,
     cached_device,
     decode_reply,
     load_transcript,
 )
-
-TRANSCRIPTS = SPEC_DIR / "transcripts"
-pytestmark = pytest.mark.skipif(not TRANSCRIPTS.is_dir(), reason="transcripts not present")
+from support.data import TRANSCRIPT_DIR
 
 # transcript -> model archive whose system library the device links
 CASES = {
@@ -78,7 +75,7 @@ def compare_values(codes, exp_vals, act_vals, ptrs: PointerMap, lead_code):
 
 @pytest.mark.parametrize("transcript", sorted(CASES))
 def test_device_answers_like_tvm(transcript, devices):
-    frames = load_transcript(TRANSCRIPTS / f"{transcript}.jsonl")
+    frames = load_transcript(TRANSCRIPT_DIR / f"{transcript}.jsonl")
     host = [p for p in frames["host->device"] if len(p) >= 3 and p[2] == 0x10]
     expected = [p for p in frames["device->host"] if len(p) >= 3 and p[2] == 0x10]
     assert len(host) == len(expected)
@@ -108,7 +105,7 @@ def test_device_answers_like_tvm(transcript, devices):
 
 def test_aot_output_over_rpc_matches_reference(devices):
     """Transcript (a) carries TVM's input; the final CopyAck must equal the MLF reference."""
-    frames = load_transcript(TRANSCRIPTS / "a_aot_packed_syslib_mnist.jsonl")
+    frames = load_transcript(TRANSCRIPT_DIR / "a_aot_packed_syslib_mnist.jsonl")
     acks = [
         p
         for p in frames["device->host"]

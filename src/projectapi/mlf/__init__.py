@@ -5,6 +5,11 @@ Archives are user input: they are only ever unpacked through ``extract_archive``
 from the template kit's ``safe_tar``), which refuses unsafe members.
 """
 
+from microtvm_kit.safe_tar import (
+    UnsafeArchiveError,
+    extract_archive,
+    read_archive,
+)
 from projectapi.mlf.checks import check, validate
 from projectapi.mlf.errors import MLFError, MLFValidationError, ParamsFormatError, Problem
 from projectapi.mlf.library import (
@@ -17,11 +22,6 @@ from projectapi.mlf.library import (
 from projectapi.mlf.library import open_library as open
 from projectapi.mlf.params import read_params, write_params
 from projectapi.mlf.writer import TensorSpec, pack
-from projectapi.templates.microtvm_kit.safe_tar import (
-    UnsafeArchiveError,
-    extract_archive,
-    read_archive,
-)
 
 __all__ = [
     "DeviceMemory",

@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from microtvm_kit.safe_tar import UnsafeArchiveError, read_archive
 from projectapi.mlf import csource, relay_text
 from projectapi.mlf.dtypes import tensor_bytes
 from projectapi.mlf.errors import MLFError
 from projectapi.mlf.params import read_params
-from projectapi.templates.microtvm_kit.safe_tar import UnsafeArchiveError, read_archive
 
 SUPPORTED_VERSIONS = (5, 6, 7)
 METADATA = "metadata.json"

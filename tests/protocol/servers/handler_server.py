@@ -11,7 +11,7 @@ import os
 import sys
 import time
 
-import server
+from microtvm_kit import server
 
 
 class LoopbackHandler(server.ProjectAPIHandler):

@@ -21,11 +21,8 @@ _CAT = "import os\nwhile (d := os.read(0, 65536)):\n    os.write(1, d)\n"
 
 @pytest.fixture
 def kit(monkeypatch) -> types.SimpleNamespace:
-    """The kit modules and the top-level ``server`` module, on the template's import path."""
-    monkeypatch.syspath_prepend(str(_PACKAGE_DIR))
-    monkeypatch.syspath_prepend(str(_PACKAGE_DIR / "templates"))
-    import server
-    from microtvm_kit import process_transport, staging
+    """The kit modules and ``microtvm_kit.server``."""
+    from microtvm_kit import process_transport, server, staging
 
     return types.SimpleNamespace(server=server, staging=staging, transport=process_transport)
 

@@ -7,6 +7,7 @@ import pathlib
 
 import pytest
 
+import microtvm_kit
 from projectapi import check, project
 
 _TEMPLATES = project.TEMPLATES_DIR
@@ -41,8 +42,10 @@ def test_generated_project_passes_every_check_including_the_echo(generated) -> N
 
 def test_generated_project_is_self_contained(generated, mlf) -> None:
     names = sorted(path.name for path in generated.iterdir())
-    assert names == ["microtvm_api_server.py", "microtvm_kit", "model.tar", "server.py"]
-    assert filecmp.cmp(generated / "server.py", _TEMPLATES.parent / "server.py", shallow=False)
+    assert names == ["microtvm_api_server.py", "microtvm_kit", "model.tar"]
+    kit_copy = generated / "microtvm_kit"
+    assert filecmp.cmp(kit_copy / "server.py", microtvm_kit.KIT_DIR / "server.py", shallow=False)
+    assert (kit_copy / "runtime" / "include").is_dir()
     assert filecmp.cmp(
         generated / "microtvm_api_server.py",
         _TEMPLATES / "echo" / "microtvm_api_server.py",

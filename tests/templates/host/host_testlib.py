@@ -6,23 +6,18 @@ import json
 import pathlib
 
 import numpy as np
-import pytest
+from support.data import MLF_DIR, data_path
 
 from projectapi import mlf, standalone
 
-REPO = pathlib.Path(__file__).resolve().parents[3]
-MLF_DIR = REPO.parent / "shared" / "mlf"
 AOT_ARCHIVES = ("mnist_aot_c", "mnist_aot_packed", "mnist_aot_packed_syslib", "qnn_dense_int8_aot_c")
 # Graph-executor archives: parameters linked into the code, and in parameters/default.params.
 GRAPH_ARCHIVES = ("mnist_graph", "mnist_graph_params")
 
 
 def archive(name: str) -> pathlib.Path:
-    """The path of a real TVM archive; skip the test when the archives are not checked out."""
-    path = MLF_DIR / f"{name}.tar"
-    if not path.is_file():
-        pytest.skip(f"{path} is not available")
-    return path
+    """The path of a real TVM archive."""
+    return data_path("mlf", f"{name}.tar")
 
 
 def reference(name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import pathlib
 import shutil
 import subprocess
 import tarfile
@@ -13,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-import projectapi
+import microtvm_kit
 from projectapi.errors import ProjectAPIError
 from projectapi.project import TemplateProject
 
@@ -32,7 +31,7 @@ def test_generate_is_fast_and_complete(template, tmp_path) -> None:
     elapsed = time.perf_counter() - start
     assert elapsed < 2.0  # target 0.5 s; the bound leaves room for a loaded machine
     project = tmp_path / "p"
-    for path in ("microtvm_api_server.py", "server.py", "microtvm_kit/safe_tar.py", "model.tar",
+    for path in ("microtvm_api_server.py", "microtvm_kit/server.py", "microtvm_kit/safe_tar.py", "model.tar",
                  "model/metadata.json", "runtime/include/dlpack/dlpack.h",
                  "crt_config/crt_config.h", "glue/model_glue.h", "glue/model_glue.c",
                  "CMakeLists.txt", "config.cmake", "c/standalone_loop.c", "c/firmware.cmake"):
@@ -91,7 +90,7 @@ def test_unsafe_extra_files_are_refused(template, tmp_path) -> None:
 @pytest.mark.slow
 def test_runtime_in_tvm_layout_without_platform_builds_and_runs(template, tmp_path) -> None:
     """A CRT tree laid out as TVM's (src/runtime/crt/<component>, no platform) is accepted."""
-    ours = pathlib.Path(projectapi.__file__).parent / "runtime"
+    ours = microtvm_kit.RUNTIME_DIR
     tvm_like = tmp_path / "crt"
     shutil.copytree(ours / "include", tvm_like / "include")
     for component in ("common", "memory"):

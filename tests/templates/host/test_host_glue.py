@@ -7,13 +7,13 @@ import subprocess
 
 import pytest
 
-import projectapi
+import microtvm_kit
+from microtvm_kit import model_glue
 from projectapi.mlf import extract_archive
-from projectapi.templates.microtvm_kit import model_glue
 
 from .host_testlib import AOT_ARCHIVES, GRAPH_ARCHIVES, archive
 
-RUNTIME_DIR = pathlib.Path(projectapi.__file__).parent / "runtime"
+RUNTIME_DIR = microtvm_kit.RUNTIME_DIR
 
 # (interface, has system library, input shape, output shape) per archive.
 EXPECTED = {

@@ -11,7 +11,6 @@ import sys
 
 import pytest
 
-from projectapi import server
 from projectapi.project import TEMPLATES_DIR, GeneratedProject, TemplateProject
 
 TEMPLATE_DIR = TEMPLATES_DIR / "qemu"
@@ -24,9 +23,8 @@ _TOOLS = {"arm": ("arm-none-eabi-gcc", "qemu-system-arm"),
 def template_modules():
     """The template's own modules (boards, qemu_transport, firmware_report), importable here.
 
-    They import ``server`` as a top-level module, as in a generated project.
+    They import ``microtvm_kit.server``, installed with projectapi and copied into projects.
     """
-    sys.modules.setdefault("server", server)
     if str(TEMPLATE_DIR) not in sys.path:
         sys.path.insert(0, str(TEMPLATE_DIR))
     import boards

@@ -12,14 +12,11 @@ import sys
 import tarfile
 from typing import Any, Dict, Optional
 
-_HERE = pathlib.Path(__file__).resolve().parent
-if not (_HERE / "server.py").is_file():  # the template folder inside the projectapi package
-    sys.path[:0] = [str(_HERE.parent.parent), str(_HERE.parent)]
-import server  # noqa: E402
-from microtvm_kit import generate, process_transport, staging  # noqa: E402
+from microtvm_kit import generate, is_generated_project, process_transport, server, staging
 
-# A generated project has server.py copied beside this file; the template folder does not.
-_IS_TEMPLATE = not (_HERE / "server.py").is_file()
+_HERE = pathlib.Path(__file__).resolve().parent
+
+_IS_TEMPLATE = not is_generated_project(_HERE)
 _MLF_NAME = "model.tar"
 
 # The child behind the transport: copy stdin to stdout unbuffered until stdin closes.

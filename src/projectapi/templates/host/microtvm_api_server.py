@@ -8,15 +8,12 @@ generate_project copies this server, ``server.py``, the ``microtvm_kit`` package
 """
 
 import pathlib
-import sys
 from typing import Any, Dict, List, Optional
 
+from microtvm_kit import cmake_build, process_transport, server
+from microtvm_kit import firmware_template as kit
+
 _HERE = pathlib.Path(__file__).resolve().parent
-if not (_HERE / "server.py").is_file():  # the template folder inside the projectapi package
-    sys.path[:0] = [str(_HERE.parent.parent), str(_HERE.parent)]
-import server  # noqa: E402
-from microtvm_kit import cmake_build, process_transport  # noqa: E402
-from microtvm_kit import firmware_template as kit  # noqa: E402
 
 _BUILD_DIR = "build"
 _PROGRAM = "main"

@@ -12,18 +12,16 @@ link protocol on the UART) and ``host_driven`` (the microTVM RPC server on the U
 import json
 import pathlib
 import shutil
-import sys
 from typing import Any, Dict, List, Optional
 
+import boards
+import firmware_report
+import qemu_transport
+
+from microtvm_kit import cmake_build, generate, model_glue, server
+from microtvm_kit import firmware_template as kit
+
 _HERE = pathlib.Path(__file__).resolve().parent
-if not (_HERE / "server.py").is_file():  # the template folder inside the projectapi package
-    sys.path[:0] = [str(_HERE.parent.parent), str(_HERE.parent)]
-import boards  # noqa: E402
-import firmware_report  # noqa: E402
-import qemu_transport  # noqa: E402
-import server  # noqa: E402
-from microtvm_kit import cmake_build, generate, model_glue  # noqa: E402
-from microtvm_kit import firmware_template as kit  # noqa: E402
 
 _REPORT_NAME = "memory_report.json"  # the last build's memory use, for tools and benchmarks
 _BUILD_DIR = "build"

@@ -27,7 +27,7 @@ import tempfile
 import time
 from typing import Callable, List, Optional
 
-import server
+from microtvm_kit import server
 
 # QEMU connects within ~30 ms here; allow for a loaded machine, never forever.
 CONNECT_TIMEOUT_SEC = 10.0

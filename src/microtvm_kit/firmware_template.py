@@ -15,9 +15,7 @@ import shutil
 import sys
 from typing import Any, ClassVar, Dict, List, Sequence
 
-import server
-
-from . import generate, model_glue, staging
+from microtvm_kit import FIRMWARE_C_DIR, generate, is_generated_project, model_glue, server, staging
 
 GENERATE = ["generate_project"]
 PROJECT_TYPES = ("aot_standalone", "host_driven")
@@ -36,11 +34,10 @@ GRAPH_COMPONENTS = {
     "aot_standalone": ["graph_executor"],
     "host_driven": ["graph_executor", "graph_executor_module"],
 }
-# The main loop of each project type (shared C sources in ``templates/c``, copied to ``c/``).
+# The main loop of each project type (shared C sources in ``microtvm_kit/c``, copied to ``c/``).
 LOOPS = {"aot_standalone": "c/standalone_loop.c", "host_driven": "c/host_driven_loop.c"}
 # Definition that makes the host-driven loop register ``tvm.graph_executor.create``.
 GRAPH_EXECUTOR_DEFINITION = "PROJECTAPI_GRAPH_EXECUTOR=1"
-_SHARED_C_DIR = pathlib.Path(__file__).resolve().parent.parent / "c"
 
 # The options of every firmware template; a template replaces the fields that differ.
 _SHARED_OPTIONS = {
@@ -185,7 +182,7 @@ class FirmwareTemplate(server.ProjectAPIHandler):
     @property
     def is_template(self) -> bool:
         """True in the template folder, False in a generated project."""
-        return not (self.TEMPLATE_DIR / "server.py").is_file()
+        return not is_generated_project(self.TEMPLATE_DIR)
 
     def server_info_query(self, tvm_version: str) -> server.ServerInfo:
         """Describe this template or generated project."""
@@ -275,7 +272,7 @@ class FirmwareTemplate(server.ProjectAPIHandler):
         """Copy the shared C sources and the template's own; write ``config.cmake``."""
         project_type = settings["project_type"]
         (stage / "c").mkdir()
-        for path in _SHARED_C_DIR.iterdir():
+        for path in FIRMWARE_C_DIR.iterdir():
             if path.suffix in (".c", ".h", ".cmake"):
                 shutil.copy2(str(path), str(stage / "c" / path.name))
         sources = [*self.write_sources(settings, stage), LOOPS[project_type]]

@@ -12,7 +12,7 @@ import os
 import subprocess
 from typing import List, Optional, Sequence
 
-import server
+from microtvm_kit import server
 
 # close() first closes both pipes, which makes a well-behaved child exit on its own; it waits this
 # long for that, then sends SIGTERM and waits as long again, then sends SIGKILL.

@@ -10,13 +10,8 @@ import pathlib
 import shutil
 from typing import Dict, List, Optional, Sequence
 
-import server
-from microtvm_kit import safe_tar
+from microtvm_kit import KIT_DIR, RUNTIME_DIR, safe_tar
 
-_KIT_DIR = pathlib.Path(__file__).resolve().parent
-# Inside the installed package the runtime sits at projectapi/runtime; in a generated project the
-# kit has no runtime beside it and the caller must name one.
-_PACKAGED_RUNTIME = _KIT_DIR.parent.parent / "runtime"
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "build", ".*")
 
 # crt_config.h values (crt-device-api.md 4): TVM's defaults, with the name lengths TVM uses.
@@ -39,10 +34,9 @@ class GenerateError(ValueError):
 
 
 def copy_helpers(server_file: pathlib.Path, project_dir: pathlib.Path) -> None:
-    """Copy a template's server file, ``server.py`` and this kit into ``project_dir``."""
+    """Copy a template's server file and this whole package into ``project_dir``."""
     shutil.copy2(server_file, project_dir / "microtvm_api_server.py")
-    shutil.copy2(server.__file__, project_dir / "server.py")
-    shutil.copytree(_KIT_DIR, project_dir / "microtvm_kit", ignore=_IGNORED)
+    shutil.copytree(KIT_DIR, project_dir / "microtvm_kit", ignore=_IGNORED)
 
 
 def install_model(mlf_path: pathlib.Path, project_dir: pathlib.Path) -> pathlib.Path:
@@ -64,7 +58,7 @@ def _runtime_source(crt_dir: Optional[str], model_dir: pathlib.Path) -> pathlib.
                 f"standalone_crt_dir {path} is not a runtime tree (it has no include/ directory)"
             )
         return path
-    for candidate in (model_dir / "runtime", _PACKAGED_RUNTIME):
+    for candidate in (model_dir / "runtime", RUNTIME_DIR):
         if (candidate / "include").is_dir():
             return candidate
     raise GenerateError("no runtime found: pass standalone_crt_dir (projectapi's runtime/)")
@@ -98,9 +92,9 @@ def copy_runtime(
     sources = {}
     for component in components:
         found = _component_dir(dest, component)
-        if found is None and (_PACKAGED_RUNTIME / "src" / component).is_dir():
+        if found is None and (RUNTIME_DIR / "src" / component).is_dir():
             found = dest / "src" / component
-            shutil.copytree(_PACKAGED_RUNTIME / "src" / component, found, ignore=_IGNORED)
+            shutil.copytree(RUNTIME_DIR / "src" / component, found, ignore=_IGNORED)
         if found is None:
             raise GenerateError(f"the runtime in {source} has no component {component!r}")
         files = sorted(found.rglob("*.c"))

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests of every layer (importable as ``support`` from any test)."""
