@@ -64,7 +64,7 @@ def test_corpus_runs_clean_and_regression_seeds_are_refused(checker):
     seeds = sorted(CORPUS.iterdir())
     regressions = [p for p in seeds if p.name.startswith("regression-")]
     assert len(regressions) >= 2
-    results = dict(zip(seeds, _check(checker, seeds)))
+    results = dict(zip(seeds, _check(checker, seeds), strict=True))
     for seed in regressions:
         assert results[seed].startswith(("error graph JSON: ", "error graph: ")), (seed, results)
     assert results[CORPUS / "638b63dd933a79d4"] == "ok x,f"
