@@ -129,7 +129,7 @@ static int ReadIntArray(TVMGraphExecutor* ex, TVMJsonReader* r, uint32_t** out, 
   TVMJson_ArrayBegin(r);
   while (TVMJson_ArrayNext(r, &first)) {
     int64_t v;
-    if (i >= n || TVMJson_Int(r, &v) || v < 0 || v > 0x7fffffff) return JsonError(r, "bad integer");
+    if ((long)i >= n || TVMJson_Int(r, &v) || v < 0 || v > 0x7fffffff) return JsonError(r, "bad integer");
     (*out)[i++] = (uint32_t)v;
   }
   if (r->failed) return JsonError(r, "bad integer array");
@@ -149,7 +149,7 @@ static int ReadEntries(TVMGraphExecutor* ex, TVMJsonReader* r, GraphEntry** out,
   while (TVMJson_ArrayNext(r, &first)) {
     int inner_first = 1, k = 0;
     int64_t v[3] = {0, 0, 0};
-    if (i >= n || TVMJson_ArrayBegin(r)) return JsonError(r, "expected [node, index, version]");
+    if ((long)i >= n || TVMJson_ArrayBegin(r)) return JsonError(r, "expected [node, index, version]");
     while (TVMJson_ArrayNext(r, &inner_first)) {
       if (k >= 3 || TVMJson_Int(r, &v[k]) || v[k] < 0 || v[k] > 0x7fffffff) {
         return JsonError(r, "bad node entry");
@@ -358,7 +358,7 @@ static int Parse(TVMGraphExecutor* ex, const char* json, size_t len) {
       if (!ex->nodes) return OOM();
       TVMJson_ArrayBegin(&r);
       while (TVMJson_ArrayNext(&r, &nfirst)) {
-        if (i >= n) return JsonError(&r, "bad node list");
+        if ((long)i >= n) return JsonError(&r, "bad node list");
         if (ReadNode(ex, &r, &ex->nodes[i++])) return -1;
       }
       ex->num_nodes = i;
