@@ -10,10 +10,9 @@ import pathlib
 import subprocess
 
 import pytest
-from runtime_testlib import C_DIR, RUNTIME_DIR, compile_c, write_config
+from runtime_testlib import C_DIR, compile_sanitized, write_config
 
 CORPUS = pathlib.Path(__file__).resolve().parents[2] / "fuzz" / "corpus" / "graph_json"
-SANITIZE = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
 # Names are read into a buffer of TVM_CRT_MAX_STRLEN_FUNCTION_NAME bytes (with the terminator).
 NAME_BYTES = 120
 
@@ -22,17 +21,13 @@ NAME_BYTES = 120
 def checker(tmp_path_factory) -> pathlib.Path:
     """graph_json_check.c with the runtime, malloc-backed so ASan sees every allocation."""
     root = tmp_path_factory.mktemp("graph_json")
-    cfg = write_config(root / "cfg")
-    sources = [C_DIR / "graph_json_check.c"]
-    for component in ("common", "memory", "platform/posix", "graph_executor"):
-        sources += sorted((RUNTIME_DIR / "src" / component).glob("*.c"))
     exe = root / "graph_json_check"
-    compile_c(
+    compile_sanitized(
         exe,
-        sources,
-        includes=[cfg],
+        C_DIR / "graph_json_check.c",
+        ("common", "memory", "platform/posix", "graph_executor"),
+        write_config(root / "cfg"),
         defines=["TVM_PLATFORM_POSIX_USE_MALLOC"],
-        cflags=SANITIZE,
     )
     return exe
 
