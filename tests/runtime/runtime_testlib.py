@@ -132,6 +132,26 @@ def compile_c(
     return r.stderr
 
 
+def compile_sanitized(
+    out: pathlib.Path,
+    main_source: pathlib.Path,
+    components: tuple[str, ...],
+    config_dir: pathlib.Path,
+    defines: list[str] = (),
+) -> None:
+    """Compiles a test program with runtime components' sources under ASan and UBSan."""
+    sources = [main_source]
+    for component in components:
+        sources += sorted((RUNTIME_DIR / "src" / component).glob("*.c"))
+    compile_c(
+        out,
+        sources,
+        includes=[config_dir],
+        defines=defines,
+        cflags=["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"],
+    )
+
+
 def extract_mlf(name: str, dest: pathlib.Path) -> pathlib.Path:
     """Extracts a shared MLF archive (trusted test data) into dest/name."""
     out = dest / name

@@ -6,25 +6,16 @@ import shutil
 import subprocess
 
 import pytest
-from runtime_testlib import C_DIR, RUNTIME_DIR, compile_c, write_config
+from runtime_testlib import C_DIR, RUNTIME_DIR, compile_sanitized, write_config
 
-LIBS = ("common", "memory", "platform_posix")
+COMPONENTS = ("common", "memory", "platform/posix")
 
 
 @pytest.fixture(scope="module")
 def test_exe(tmp_path_factory):
     root = tmp_path_factory.mktemp("common")
-    cfg = write_config(root / "cfg")
-    sources = [C_DIR / "test_common.c"]
-    for component in ("common", "memory", "platform/posix"):
-        sources += sorted((RUNTIME_DIR / "src" / component).glob("*.c"))
     exe = root / "test_common"
-    compile_c(
-        exe,
-        sources,
-        includes=[cfg],
-        cflags=["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"],
-    )
+    compile_sanitized(exe, C_DIR / "test_common.c", COMPONENTS, write_config(root / "cfg"))
     return exe
 
 

@@ -15,7 +15,7 @@
 
 static const DLDevice kCPU = {kDLCPU, 0};
 
-/* Longest JSON key we need to recognise (graph keys are short; longer ones are skipped). */
+/* Longest JSON key we need to recognise (graph keys are short; a longer key is an error). */
 #define GRAPH_KEY_BYTES 64
 /* NDArray-list and NDArray magic numbers (model-library-format.md 6). */
 #define PARAMS_LIST_MAGIC 0xF7E58D4F05049CB7ULL
@@ -129,7 +129,7 @@ static int ReadIntArray(TVMGraphExecutor* ex, TVMJsonReader* r, uint32_t** out, 
   TVMJson_ArrayBegin(r);
   while (TVMJson_ArrayNext(r, &first)) {
     int64_t v;
-    if (TVMJson_Int(r, &v) || v < 0 || v > 0x7fffffff) return JsonError(r, "bad integer");
+    if ((long)i >= n || TVMJson_Int(r, &v) || v < 0 || v > 0x7fffffff) return JsonError(r, "bad integer");
     (*out)[i++] = (uint32_t)v;
   }
   if (r->failed) return JsonError(r, "bad integer array");
@@ -149,7 +149,7 @@ static int ReadEntries(TVMGraphExecutor* ex, TVMJsonReader* r, GraphEntry** out,
   while (TVMJson_ArrayNext(r, &first)) {
     int inner_first = 1, k = 0;
     int64_t v[3] = {0, 0, 0};
-    if (TVMJson_ArrayBegin(r)) return JsonError(r, "expected [node, index, version]");
+    if ((long)i >= n || TVMJson_ArrayBegin(r)) return JsonError(r, "expected [node, index, version]");
     while (TVMJson_ArrayNext(r, &inner_first)) {
       if (k >= 3 || TVMJson_Int(r, &v[k]) || v[k] < 0 || v[k] > 0x7fffffff) {
         return JsonError(r, "bad node entry");
@@ -261,11 +261,12 @@ static int ParseDType(const char* s, DLDataType* t) {
     return -1;
   }
   if (*p < '0' || *p > '9') return -1;
-  while (*p >= '0' && *p <= '9') bits = bits * 10 + (unsigned)(*p++ - '0');
+  /* Digit runs stop growing past the limits checked below, so they cannot wrap around. */
+  while (*p >= '0' && *p <= '9' && bits <= 255) bits = bits * 10 + (unsigned)(*p++ - '0');
   if (*p == 'x') {
     lanes = 0;
     p++;
-    while (*p >= '0' && *p <= '9') lanes = lanes * 10 + (unsigned)(*p++ - '0');
+    while (*p >= '0' && *p <= '9' && lanes <= 65535) lanes = lanes * 10 + (unsigned)(*p++ - '0');
   }
   if (*p || bits == 0 || bits > 255 || lanes == 0 || lanes > 65535) return -1;
   t->bits = (uint8_t)bits;
@@ -296,18 +297,20 @@ static int ReadGraphAttrs(TVMGraphExecutor* ex, TVMJsonReader* r, int* have) {
       return JsonError(r, "graph attribute must be [type, values]");
     }
     n = TVMJson_CountArray(r);
-    if (n < 0) return JsonError(r, "bad graph attribute values");
-    if (ex->num_entries == 0) ex->num_entries = (uint32_t)n;
-    if ((uint32_t)n != ex->num_entries) return TVMAPIErrorf("graph: attrs %s has %ld entries, expected %u", key, n, (unsigned)ex->num_entries);
+    if (n < 0 || n > 0x7fffffff) return JsonError(r, "bad graph attribute values");
+    /* The first of the three sets the entry count and sizes the tables; the others must match. */
     if (!ex->dtypes) {
+      ex->num_entries = (uint32_t)n;
       ex->dtypes = (DLDataType*)GAlloc(ex, sizeof(DLDataType) * (size_t)(n ? n : 1));
       ex->storage_ids = (int32_t*)GAlloc(ex, sizeof(int32_t) * (size_t)(n ? n : 1));
       ex->ndims = (int32_t*)GAlloc(ex, sizeof(int32_t) * (size_t)(n ? n : 1));
       ex->shapes = (int64_t*)GAlloc(ex, sizeof(int64_t) * TVM_CRT_MAX_NDIM * (size_t)(n ? n : 1));
       if (!ex->dtypes || !ex->storage_ids || !ex->ndims || !ex->shapes) return OOM();
     }
+    if ((uint32_t)n != ex->num_entries) return TVMAPIErrorf("graph: attrs %s has %ld entries, expected %u", key, n, (unsigned)ex->num_entries);
     TVMJson_ArrayBegin(r);
     while (TVMJson_ArrayNext(r, &lfirst)) {
+      if (i >= ex->num_entries) return JsonError(r, "bad graph attribute values");
       if (which == 1) {
         char dt[TVM_CRT_MAX_STRLEN_DLTYPE + 8];
         if (TVMJson_String(r, dt, sizeof(dt)) || ParseDType(dt, &ex->dtypes[i])) {
@@ -349,11 +352,13 @@ static int Parse(TVMGraphExecutor* ex, const char* json, size_t len) {
       long n = TVMJson_CountArray(&r);
       int nfirst = 1;
       uint32_t i = 0;
-      if (n <= 0) return JsonError(&r, "nodes must be a non-empty array");
+      if (n < 0) return JsonError(&r, "bad JSON in nodes");
+      if (n == 0) return JsonError(&r, "nodes must be a non-empty array");
       ex->nodes = (GraphNode*)GAlloc(ex, sizeof(GraphNode) * (size_t)n);
       if (!ex->nodes) return OOM();
       TVMJson_ArrayBegin(&r);
       while (TVMJson_ArrayNext(&r, &nfirst)) {
+        if ((long)i >= n) return JsonError(&r, "bad node list");
         if (ReadNode(ex, &r, &ex->nodes[i++])) return -1;
       }
       ex->num_nodes = i;

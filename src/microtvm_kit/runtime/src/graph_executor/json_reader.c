@@ -1,6 +1,8 @@
 /* Bounded JSON reader used by the graph executor (see json_reader.h). */
 #include "json_reader.h"
 
+#include <string.h>
+
 /* Nesting limit of skipped values: graph files nest 4 deep. */
 #define JSON_MAX_DEPTH 16
 
@@ -31,34 +33,86 @@ int TVMJson_Expect(TVMJsonReader* r, char c) {
   return 0;
 }
 
-int TVMJson_String(TVMJsonReader* r, char* out, size_t cap) {
-  size_t n = 0;
-  if (TVMJson_Expect(r, '"')) return -1;
-  while (r->p < r->end && *r->p != '"') {
+/* Value of the 4 hex digits at the cursor, or -1. */
+static long Hex4(TVMJsonReader* r) {
+  long v = 0;
+  int i;
+  if (r->end - r->p < 4) return -1;
+  for (i = 0; i < 4; i++) {
     char c = *r->p++;
-    if (c == '\\') {
-      if (r->p >= r->end) return Fail(r);
-      c = *r->p++;
-      switch (c) {
-        case 'n': c = '\n'; break;
-        case 't': c = '\t'; break;
-        case 'r': c = '\r'; break;
-        case 'b': c = '\b'; break;
-        case 'f': c = '\f'; break;
-        case 'u': /* graph names are ASCII; keep the escape text */
-          if (out && n + 1 < cap) out[n] = '?';
-          n++;
-          if (r->end - r->p < 4) return Fail(r);
-          r->p += 4;
-          continue;
-        default: break; /* \" \\ \/ */
-      }
-    }
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/* Code point of a \u escape (cursor just after "\u"), joining a surrogate pair; -1 if invalid. */
+static long UnicodeEscape(TVMJsonReader* r) {
+  long high = Hex4(r), low;
+  if (high < 0xD800 || high > 0xDFFF) return high;
+  if (high > 0xDBFF || r->end - r->p < 2 || r->p[0] != '\\' || r->p[1] != 'u') return -1;
+  r->p += 2;
+  low = Hex4(r);
+  if (low < 0xDC00 || low > 0xDFFF) return -1;
+  return 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+}
+
+/* Writes code point cp (at most 0x10FFFF) as UTF-8 into buf[4]; returns the byte count. */
+static size_t EncodeUtf8(long cp, char* buf) {
+  size_t n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+  size_t i;
+  static const unsigned char kLead[5] = {0, 0x00, 0xC0, 0xE0, 0xF0};
+  for (i = n - 1; i > 0; i--) {
+    buf[i] = (char)(0x80 | (cp & 0x3F));
+    cp >>= 6;
+  }
+  buf[0] = (char)(kLead[n] | cp);
+  return n;
+}
+
+/* Decodes the string character at the cursor (a raw byte or an escape) into buf[4]; returns
+ * its byte count, 0 when it is invalid JSON or NUL (which would cut the C string). */
+static size_t StringChar(TVMJsonReader* r, char* buf) {
+  char c = *r->p++;
+  long cp;
+  if ((unsigned char)c < 0x20) return 0;
+  if (c != '\\') {
+    buf[0] = c;
+    return 1;
+  }
+  if (r->p >= r->end) return 0;
+  c = *r->p++;
+  switch (c) {
+    case '"': case '\\': case '/': buf[0] = c; return 1;
+    case 'n': buf[0] = '\n'; return 1;
+    case 't': buf[0] = '\t'; return 1;
+    case 'r': buf[0] = '\r'; return 1;
+    case 'b': buf[0] = '\b'; return 1;
+    case 'f': buf[0] = '\f'; return 1;
+    case 'u':
+      cp = UnicodeEscape(r);
+      return cp > 0 ? EncodeUtf8(cp, buf) : 0;
+    default: return 0;
+  }
+}
+
+int TVMJson_String(TVMJsonReader* r, char* out, size_t cap) {
+  size_t n = 0; /* bytes in out; n < cap always holds, leaving room for the terminator */
+  if (TVMJson_Expect(r, '"')) return -1;
+  if (out && cap == 0) return Fail(r);
+  while (r->p < r->end && *r->p != '"') {
+    char buf[4];
+    size_t k = StringChar(r, buf);
+    if (k == 0) return Fail(r);
     if (out) {
-      if (n + 1 >= cap) return Fail(r); /* too long: an error, never a silent cut */
-      out[n] = c;
+      if (k >= cap - n) return Fail(r); /* too long: an error, never a silent cut */
+      memcpy(out + n, buf, k);
+      n += k;
     }
-    n++;
   }
   if (r->p >= r->end) return Fail(r);
   r->p++;

@@ -17,7 +17,8 @@ void TVMJson_Init(TVMJsonReader* r, const char* text, size_t len);
 int TVMJson_Expect(TVMJsonReader* r, char c);
 /* 1 if the next non-space character is `c` (not consumed). */
 int TVMJson_Peek(TVMJsonReader* r, char c);
-/* Reads a string into out (cap bytes incl. terminator); a longer string is an error. */
+/* Reads a string into out (cap bytes incl. terminator; NULL to skip), \u escapes as UTF-8.
+ * A longer string, a bad escape, a control byte or NUL is an error. */
 int TVMJson_String(TVMJsonReader* r, char* out, size_t cap);
 int TVMJson_Int(TVMJsonReader* r, int64_t* out);
 /* Skips any value (nesting limited). */

@@ -1,7 +1,8 @@
 /*
  * TVMPlatform* for POSIX hosts. Memory comes from a static pool of TVM_WORKSPACE_SIZE_BYTES
  * managed by the page allocator (so the host behaves like a device with a fixed heap); define
- * TVM_PLATFORM_POSIX_USE_MALLOC to use malloc instead. Timer: CLOCK_MONOTONIC. Random bytes:
+ * TVM_PLATFORM_POSIX_USE_MALLOC to use malloc instead (so AddressSanitizer sees each allocation),
+ * still refusing any single allocation the pool could never hold. Timer: CLOCK_MONOTONIC. Random bytes:
  * /dev/urandom, falling back to a time-seeded generator.
  */
 #if !defined(_POSIX_C_SOURCE) || _POSIX_C_SOURCE < 200112L
@@ -63,6 +64,7 @@ tvm_crt_error_t TVMPlatformMemoryAllocate(size_t num_bytes, DLDevice dev, void**
 #ifdef TVM_PLATFORM_POSIX_USE_MALLOC
   void* p;
   (void)dev;
+  if (num_bytes > TVM_WORKSPACE_SIZE_BYTES) return kTvmErrorPlatformNoMemory;
   p = malloc(num_bytes ? num_bytes : 1);
   if (p == NULL) return kTvmErrorPlatformNoMemory;
   *out_ptr = p;
