@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from projectapi import server
+from projectapi import compat, server
 from projectapi.errors import ProjectAPIError
 
 # Seconds to wait for the reply of each method when no reply_timeout is given. Queries and
@@ -162,12 +162,18 @@ class ServerProcess:
     """A launched server: keeps the tail of its output and stops and reaps it on ``stop()``."""
 
     def __init__(
-        self, args: list[str], cwd: pathlib.Path, pass_fds: tuple[int, ...], echo: bool
+        self,
+        args: list[str],
+        cwd: pathlib.Path,
+        pass_fds: tuple[int, ...],
+        echo: bool,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.args = args
         self._popen = subprocess.Popen(
             args,
             cwd=cwd,
+            env=env,
             pass_fds=pass_fds,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -510,13 +516,18 @@ class ProjectAPIClient:
 
 
 def server_command(project_dir: pathlib.Path) -> list[str]:
-    """The command that starts ``project_dir``'s server: its launcher script, or the server."""
+    """The command that starts ``project_dir``'s server, as TVM's client starts it.
+
+    With a launcher script: the launcher, given the server script's path as its first argument
+    (TVM's zephyr and arduino launchers require it); otherwise the server script run by this
+    interpreter.
+    """
     launcher = project_dir / _LAUNCHER
+    script = project_dir / _SERVER_SCRIPT
     if launcher.is_file():
         if os.name != "nt" and not os.access(launcher, os.X_OK):
             raise LaunchError(f"{launcher} is not executable; run: chmod +x {launcher}")
-        return [str(launcher)]
-    script = project_dir / _SERVER_SCRIPT
+        return [str(launcher), str(script)]
     if script.is_file():
         return [sys.executable, str(script)]
     raise LaunchError(
@@ -536,6 +547,8 @@ def instantiate_from_dir(
     The server runs in ``project_dir`` over two pipes (``--read-fd``/``--write-fd``); its
     stdout and stderr are echoed to our stderr (unless ``echo_output`` is False) and their tail
     kept for error messages. Close the client (or use it as a context manager) to stop the server.
+    Without TVM installed, servers written for TVM find ``tvm.micro.project_api`` (see
+    ``projectapi.compat``).
     """
     directory = pathlib.Path(project_dir).resolve()
     if not directory.is_dir():
@@ -547,7 +560,13 @@ def instantiate_from_dir(
     if debug:
         command.append("--debug")
     try:
-        process = ServerProcess(command, directory, (request_read, reply_write), echo_output)
+        process = ServerProcess(
+            command,
+            directory,
+            (request_read, reply_write),
+            echo_output,
+            compat.server_environment(),
+        )
     except OSError as exc:
         os.close(request_write)
         os.close(reply_read)
