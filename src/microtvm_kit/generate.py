@@ -14,6 +14,9 @@ from typing import Dict, List, NamedTuple, Optional, Sequence
 from microtvm_kit import KIT_DIR, RUNTIME_DIR, runtime_tree, safe_tar
 
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "build", ".*")
+# Platform components (``platform/posix``) are taken from the packaged runtime when the given
+# tree has none; any other component must come from the given tree (runtimes do not mix).
+_PLATFORM_PREFIX = "platform/"
 # Which runtime a generated project was built with (``CopiedRuntime.record``).
 RUNTIME_RECORD_NAME = "runtime.json"
 
@@ -113,7 +116,7 @@ def copy_runtime(
     sources = {}
     for component in components:
         found = runtime_tree.component_dir(dest, component)
-        if found is None and (RUNTIME_DIR / "src" / component).is_dir():
+        if found is None and component.startswith(_PLATFORM_PREFIX):
             found = dest / "src" / component
             shutil.copytree(RUNTIME_DIR / "src" / component, found, ignore=_IGNORED)
         files = runtime_tree.component_sources(found) if found is not None else []

@@ -1,7 +1,8 @@
-"""``tvm.micro.project_api.server`` for servers written for TVM: projectapi's ``microtvm_kit.server``.
+"""``tvm.micro.project_api.server`` for servers written for TVM: projectapi's server module.
 
-Wire-compatible with TVM v0.14's module of this name (same handler base class, ServerInfo,
-ProjectOption, TransportTimeouts, errors and ``main``). Standard library only, Python 3.8+.
+Every name of ``microtvm_kit.server`` (handler base class, ServerInfo, ProjectOption,
+TransportTimeouts, errors, I/O helpers), with ``main`` serving the handler under TVM's calling
+conventions (``microtvm_kit.tvm_handler``). Standard library only, Python 3.8+.
 """
 
 import importlib
@@ -30,12 +31,18 @@ def _load_kit() -> None:
     spec.loader.exec_module(module)
 
 
-def _kit_server() -> object:
+def _import_kit(name: str) -> object:
+    """``microtvm_kit.<name>``, from this Python's packages or from the client's."""
     try:
-        return importlib.import_module("microtvm_kit.server")
+        return importlib.import_module("microtvm_kit." + name)
     except ImportError:
+        if "microtvm_kit" in sys.modules:
+            raise
         _load_kit()
-        return importlib.import_module("microtvm_kit.server")
+        return importlib.import_module("microtvm_kit." + name)
 
 
-sys.modules[__name__] = _kit_server()
+globals().update(
+    {key: value for key, value in vars(_import_kit("server")).items() if not key.startswith("__")}
+)
+main = _import_kit("tvm_handler").main
