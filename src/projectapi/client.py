@@ -159,7 +159,10 @@ def _excerpt(text: str | bytes | bytearray, limit: int = 200) -> str:
 
 
 class ServerProcess:
-    """A launched server: keeps the tail of its output and stops and reaps it on ``stop()``."""
+    """A launched server: keeps the tail of its output and stops and reaps it on ``stop()``.
+
+    Servers written for TVM find ``tvm.micro.project_api`` even without TVM (``compat``).
+    """
 
     def __init__(
         self,
@@ -167,13 +170,12 @@ class ServerProcess:
         cwd: pathlib.Path,
         pass_fds: tuple[int, ...],
         echo: bool,
-        env: dict[str, str] | None = None,
     ) -> None:
         self.args = args
         self._popen = subprocess.Popen(
             args,
             cwd=cwd,
-            env=env,
+            env=compat.server_environment(),  # tvm.micro.project_api for servers written for TVM
             pass_fds=pass_fds,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -560,13 +562,7 @@ def instantiate_from_dir(
     if debug:
         command.append("--debug")
     try:
-        process = ServerProcess(
-            command,
-            directory,
-            (request_read, reply_write),
-            echo_output,
-            compat.server_environment(),
-        )
+        process = ServerProcess(command, directory, (request_read, reply_write), echo_output)
     except OSError as exc:
         os.close(request_write)
         os.close(reply_read)

@@ -93,3 +93,21 @@ def test_missing_component_names_where_it_was_looked_for(tmp_path: pathlib.Path)
     project.mkdir()
     with pytest.raises(generate.GenerateError, match="src/runtime/crt/microtvm_rpc_server"):
         generate.copy_runtime(str(tree), tmp_path / "model", project, ["microtvm_rpc_server"])
+
+
+def test_create_hands_the_given_runtime_and_says_which(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture
+):
+    tree = tvm_layout_runtime(tmp_path / "tvm", marker=False)
+    project = tmp_path / "project"
+    archive = pathlib.Path(__file__).resolve().parents[1] / "data" / "mlf" / "mnist_aot_c.tar"
+    status = cli.main(
+        ["create", str(archive), str(project), "-t", "host", "--standalone-crt-dir", str(tree),
+         "-o", "project_type=host_driven"]
+    )
+    err = capsys.readouterr().err
+    assert status == 0, err
+    assert f"runtime: TVM's standalone CRT (tvm layout) from {tree}" in err
+    assert "1 C++ sources" in err
+    assert json.loads((project / "runtime.json").read_text())["runtime"] == "tvm"
+    assert (project / "runtime" / "src" / "runtime" / "crt" / "microtvm_rpc_common" / "crc16.cc").is_file()

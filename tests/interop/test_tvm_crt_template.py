@@ -3,6 +3,7 @@ generated with projectapi's runtime in TVM's layout, built, and run host-driven 
 
 from __future__ import annotations
 
+import json
 import pathlib
 
 import numpy as np
@@ -23,11 +24,14 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     return copy_project("tvm_crt", tmp_path_factory.mktemp("tvm_crt"))
 
 
-def test_template_answers_through_the_shim(template: pathlib.Path):
+def test_template_answers_through_the_shim(template: pathlib.Path, capsys: pytest.CaptureFixture):
     with TemplateProject(template) as project:
         assert project.info.platform_name == "tvm_crt_style"
         assert project.info.is_template
         assert [option.name for option in project.options] == ["workspace_size_bytes", "verbose"]
+    assert cli.main(["check", str(template), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"]
 
 
 @pytest.mark.slow
@@ -53,6 +57,11 @@ def test_generate_build_run_host_driven(
         ["run", str(project_dir), "--input", f"Input3={input_file}", "--output", str(output_dir)]
     )
     assert status == 0, capsys.readouterr().err
+    capsys.readouterr()
+    # The conformance run passes on the generated project, transport included.
+    assert cli.main(["check", str(project_dir), "--json"]) == 0
+    checks = json.loads(capsys.readouterr().out)["checks"]
+    assert {c["name"]: c["status"] for c in checks}["transport round trip"] == "pass"
     got = np.load(output_dir / "output.npy")
     want = np.load(MLF_DIR / f"{name}.output.npy")
     np.testing.assert_allclose(got.reshape(want.shape), want, rtol=1e-5, atol=1e-6)
