@@ -81,6 +81,18 @@ def component_sources(directory: pathlib.Path) -> List[pathlib.Path]:
     return sorted(path for path in directory.rglob("*") if path.suffix in suffixes)
 
 
+def components(tree: pathlib.Path) -> List[str]:
+    """The components of ``tree`` that have sources, as paths below its component base."""
+    base = tree / TVM_COMPONENT_BASE if layout_of(tree) == "tvm" else tree / "src"
+    return sorted(
+        {
+            path.parent.relative_to(base).as_posix()
+            for path in base.rglob("*")
+            if path.suffix in C_SUFFIXES + CXX_SUFFIXES
+        }
+    )
+
+
 def is_cxx(path: str) -> bool:
     """Whether a source file is C++."""
     return pathlib.PurePosixPath(path).suffix in CXX_SUFFIXES

@@ -43,18 +43,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _export(args: argparse.Namespace) -> int:
     try:
         info = runtime_tree.export(args.directory, args.layout)
-    except (FileExistsError, OSError) as error:
+    except OSError as error:  # the directory exists, or cannot be written
         raise RuntimeExportError(f"cannot export the runtime to {args.directory}: {error}") from None
-    components = sorted(
-        path.parent.name
-        for path in args.directory.rglob("*")
-        if path.suffix in runtime_tree.C_SUFFIXES + runtime_tree.CXX_SUFFIXES
-    )
+    components = runtime_tree.components(args.directory)
     if args.json:
-        print(json.dumps(dict(info._asdict(), components=sorted(set(components)))))
+        print(json.dumps(dict(info._asdict(), components=components)))
     else:
         print(
-            f"exported {info.describe()}: {len(set(components))} components; pass "
+            f"exported {info.describe()}: {len(components)} components; pass "
             f"{args.directory} as standalone_crt_dir"
         )
     return 0
