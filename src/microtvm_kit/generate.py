@@ -6,13 +6,19 @@ failure anywhere leaves nothing behind. Standard library only, Python 3.8+.
 
 from __future__ import annotations
 
+import json
 import pathlib
 import shutil
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, NamedTuple, Optional, Sequence
 
-from microtvm_kit import KIT_DIR, RUNTIME_DIR, safe_tar
+from microtvm_kit import KIT_DIR, RUNTIME_DIR, runtime_tree, safe_tar
 
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "build", ".*")
+# Platform components (``platform/posix``) are taken from the packaged runtime when the given
+# tree has none; any other component must come from the given tree (runtimes do not mix).
+_PLATFORM_PREFIX = "platform/"
+# Which runtime a generated project was built with (``CopiedRuntime.record``).
+RUNTIME_RECORD_NAME = "runtime.json"
 
 # crt_config.h values (crt-device-api.md 4): TVM's defaults, with the name lengths TVM uses.
 CRT_CONFIG_DEFAULTS = {
@@ -64,12 +70,27 @@ def _runtime_source(crt_dir: Optional[str], model_dir: pathlib.Path) -> pathlib.
     raise GenerateError("no runtime found: pass standalone_crt_dir (projectapi's runtime/)")
 
 
-def _component_dir(runtime: pathlib.Path, component: str) -> Optional[pathlib.Path]:
-    """Where a component's sources are: ``src/<c>`` (ours) or ``src/runtime/crt/<c>`` (TVM's)."""
-    for base in (runtime / "src", runtime / "src" / "runtime" / "crt"):
-        if (base / component).is_dir():
-            return base / component
-    return None
+class CopiedRuntime(NamedTuple):
+    """The runtime a project was given: its C/C++ sources per component and where it came from."""
+
+    sources: Dict[str, List[str]]
+    info: runtime_tree.RuntimeInfo
+
+    @property
+    def has_cxx(self) -> bool:
+        """Whether any component has C++ sources (TVM's RPC server has)."""
+        return runtime_tree.source_counts(self.sources)["cxx"] > 0
+
+    def describe(self) -> str:
+        """One line for the generate output."""
+        counts = runtime_tree.source_counts(self.sources)
+        return "{}; {} C and {} C++ sources".format(
+            self.info.describe(), counts["c"], counts["cxx"]
+        )
+
+    def record(self) -> Dict[str, object]:
+        """What ``RUNTIME_RECORD_NAME`` keeps."""
+        return dict(self.info._asdict(), sources=runtime_tree.source_counts(self.sources))
 
 
 def copy_runtime(
@@ -77,29 +98,47 @@ def copy_runtime(
     model_dir: pathlib.Path,
     project_dir: pathlib.Path,
     components: Sequence[str],
-) -> Dict[str, List[str]]:
-    """Copy the runtime into ``project_dir/runtime``; return each component's C sources.
+) -> CopiedRuntime:
+    """Copy the runtime into ``project_dir/runtime``; return its sources and origin.
 
-    Paths are relative to ``project_dir``. A POSIX platform (``platform/posix``) missing from
-    the chosen tree (TVM's own CRT has none) is taken from the packaged runtime.
+    Either layout is accepted (``runtime_tree``). Paths are relative to ``project_dir``. A POSIX
+    platform (``platform/posix``) missing from the chosen tree (TVM's own CRT has none) is taken
+    from the packaged runtime.
     """
     source = _runtime_source(crt_dir, model_dir)
+    from_archive = source.resolve() == (model_dir / "runtime").resolve()
+    info = runtime_tree.identify(source, "the model archive" if from_archive else None)
     dest = project_dir / "runtime"
-    if source.resolve() == (model_dir / "runtime").resolve():
+    if from_archive:
         shutil.move(str(source), str(dest))
     else:
         shutil.copytree(source, dest, ignore=_IGNORED)
     sources = {}
     for component in components:
-        found = _component_dir(dest, component)
-        if found is None and (RUNTIME_DIR / "src" / component).is_dir():
+        found = runtime_tree.component_dir(dest, component)
+        if found is None and component.startswith(_PLATFORM_PREFIX):
             found = dest / "src" / component
             shutil.copytree(RUNTIME_DIR / "src" / component, found, ignore=_IGNORED)
-        if found is None:
-            raise GenerateError(f"the runtime in {source} has no component {component!r}")
-        files = sorted(found.rglob("*.c"))
+        files = runtime_tree.component_sources(found) if found is not None else []
+        if not files:
+            raise GenerateError(
+                "the runtime in {} has no sources for component {!r} ({} layout: looked in {})".format(
+                    source, component, info.layout, _expected_dir(info.layout, component)
+                )
+            )
         sources[component] = [path.relative_to(project_dir).as_posix() for path in files]
-    return sources
+    return CopiedRuntime(sources, info)
+
+
+def _expected_dir(layout: str, component: str) -> str:
+    base = runtime_tree.TVM_COMPONENT_BASE if layout == "tvm" else pathlib.PurePosixPath("src")
+    return (base / component).as_posix()
+
+
+def write_runtime_record(project_dir: pathlib.Path, runtime: CopiedRuntime) -> None:
+    """Keep which runtime the project was built with in ``RUNTIME_RECORD_NAME``."""
+    text = json.dumps(runtime.record(), indent=2) + "\n"
+    (project_dir / RUNTIME_RECORD_NAME).write_text(text)
 
 
 def write_crt_config(path: pathlib.Path, **overrides: int) -> None:

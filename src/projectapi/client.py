@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from projectapi import server
+from projectapi import compat, server
 from projectapi.errors import ProjectAPIError
 
 # Seconds to wait for the reply of each method when no reply_timeout is given. Queries and
@@ -159,15 +159,23 @@ def _excerpt(text: str | bytes | bytearray, limit: int = 200) -> str:
 
 
 class ServerProcess:
-    """A launched server: keeps the tail of its output and stops and reaps it on ``stop()``."""
+    """A launched server: keeps the tail of its output and stops and reaps it on ``stop()``.
+
+    Servers written for TVM find ``tvm.micro.project_api`` even without TVM (``compat``).
+    """
 
     def __init__(
-        self, args: list[str], cwd: pathlib.Path, pass_fds: tuple[int, ...], echo: bool
+        self,
+        args: list[str],
+        cwd: pathlib.Path,
+        pass_fds: tuple[int, ...],
+        echo: bool,
     ) -> None:
         self.args = args
         self._popen = subprocess.Popen(
             args,
             cwd=cwd,
+            env=compat.server_environment(),  # tvm.micro.project_api for servers written for TVM
             pass_fds=pass_fds,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -510,13 +518,18 @@ class ProjectAPIClient:
 
 
 def server_command(project_dir: pathlib.Path) -> list[str]:
-    """The command that starts ``project_dir``'s server: its launcher script, or the server."""
+    """The command that starts ``project_dir``'s server, as TVM's client starts it.
+
+    With a launcher script: the launcher, given the server script's path as its first argument
+    (TVM's zephyr and arduino launchers require it); otherwise the server script run by this
+    interpreter.
+    """
     launcher = project_dir / _LAUNCHER
+    script = project_dir / _SERVER_SCRIPT
     if launcher.is_file():
         if os.name != "nt" and not os.access(launcher, os.X_OK):
             raise LaunchError(f"{launcher} is not executable; run: chmod +x {launcher}")
-        return [str(launcher)]
-    script = project_dir / _SERVER_SCRIPT
+        return [str(launcher), str(script)]
     if script.is_file():
         return [sys.executable, str(script)]
     raise LaunchError(
@@ -536,6 +549,8 @@ def instantiate_from_dir(
     The server runs in ``project_dir`` over two pipes (``--read-fd``/``--write-fd``); its
     stdout and stderr are echoed to our stderr (unless ``echo_output`` is False) and their tail
     kept for error messages. Close the client (or use it as a context manager) to stop the server.
+    Without TVM installed, servers written for TVM find ``tvm.micro.project_api`` (see
+    ``projectapi.compat``).
     """
     directory = pathlib.Path(project_dir).resolve()
     if not directory.is_dir():

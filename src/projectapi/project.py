@@ -18,10 +18,11 @@ from __future__ import annotations
 import contextlib
 import os
 import pathlib
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from microtvm_kit import RUNTIME_DIR
+from microtvm_kit import RUNTIME_DIR, runtime_tree
 from projectapi import client as _client
 from projectapi import server as _server
 from projectapi.errors import ProjectAPIError
@@ -388,7 +389,9 @@ class TemplateProject(_Project):
     ) -> GeneratedProject:
         """Generate a new project for a Model Library Format archive and open it.
 
-        ``standalone_crt_dir`` defaults to the runtime shipped in this package.
+        ``standalone_crt_dir`` defaults to the runtime shipped in this package: as it is for the
+        built-in templates, in TVM's standalone layout for any other template (what TVM hands
+        every template, and what templates written for TVM expect).
         """
         mlf = _absolute(mlf_path)
         if not mlf.is_file():
@@ -398,18 +401,34 @@ class TemplateProject(_Project):
             raise ProjectPathError(
                 f"project directory {target} already exists; choose a new path or remove it"
             )
-        crt = _absolute(standalone_crt_dir) if standalone_crt_dir is not None else RUNTIME_DIR
-        if not crt.is_dir():
-            raise ProjectPathError(f"standalone CRT directory {crt} is not a directory")
-        self._conn.api.generate_project(
-            model_library_format_path=str(mlf),
-            standalone_crt_dir=str(crt),
-            project_dir=str(target),
-            options=self._options_for("generate_project", options),
-        )
+        with contextlib.ExitStack() as stack:
+            if standalone_crt_dir is not None:
+                crt = _absolute(standalone_crt_dir)
+            else:
+                crt = stack.enter_context(_default_runtime(self.project_dir))
+            if not crt.is_dir():
+                raise ProjectPathError(f"standalone CRT directory {crt} is not a directory")
+            self._conn.api.generate_project(
+                model_library_format_path=str(mlf),
+                standalone_crt_dir=str(crt),
+                project_dir=str(target),
+                options=self._options_for("generate_project", options),
+            )
         return GeneratedProject(
             target, debug=self._conn.debug, reply_timeout=self._conn.reply_timeout
         )
+
+
+@contextlib.contextmanager
+def _default_runtime(template_dir: pathlib.Path) -> Iterator[pathlib.Path]:
+    """The runtime handed to a template by default (see ``TemplateProject.generate_project``)."""
+    if template_dir.resolve().is_relative_to(TEMPLATES_DIR.resolve()):
+        yield RUNTIME_DIR
+        return
+    with tempfile.TemporaryDirectory(prefix="projectapi-runtime-") as temporary:
+        runtime = pathlib.Path(temporary, "standalone_crt")
+        runtime_tree.export(runtime, "tvm")
+        yield runtime
 
 
 class GeneratedProject(_Project):

@@ -12,6 +12,16 @@ include_directories(
   ${CMAKE_CURRENT_SOURCE_DIR}/runtime/include
   ${CMAKE_CURRENT_SOURCE_DIR}/glue
   ${CMAKE_CURRENT_SOURCE_DIR}/c)
+# A runtime with C++ sources (TVM's RPC server is C++): C++17 without exceptions, RTTI or
+# thread-safe statics (none is available on bare metal), with the target flags of the C sources.
+if(PROJECTAPI_CRT_CXX)
+  enable_language(CXX)
+  set(CMAKE_CXX_STANDARD 17)
+  set(CMAKE_CXX_FLAGS_RELEASE "-O2")
+  set(CMAKE_CXX_FLAGS_DEBUG "-O0 -g")
+  string(APPEND CMAKE_CXX_FLAGS
+         " ${PROJECTAPI_C_FLAGS} -fno-exceptions -fno-rtti -fno-threadsafe-statics")
+endif()
 if(PROJECTAPI_WERROR)
   add_compile_options(-Werror)
 endif()
@@ -36,8 +46,14 @@ target_compile_options(model_code PRIVATE -Wall -Wno-incompatible-pointer-types
 
 # The firmware NAME: our sources (-Wall -Wextra), the model, and the runtime libraries, linked
 # as a group because components depend on each other in no fixed order.
+# Bare-metal firmware (PROJECTAPI_BARE_METAL) links a C++ runtime with the C driver and
+# c/cxx_support.c instead of a C++ library.
 function(projectapi_add_firmware name)
   add_executable(${name} ${PROJECTAPI_MAIN_SOURCES} $<TARGET_OBJECTS:model_code>)
+  if(PROJECTAPI_CRT_CXX AND PROJECTAPI_BARE_METAL)
+    target_sources(${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/c/cxx_support.c)
+    set_target_properties(${name} PROPERTIES LINKER_LANGUAGE C)
+  endif()
   target_include_directories(${name} PRIVATE ${PROJECTAPI_MODEL_INCLUDE_DIR})
   target_compile_options(${name} PRIVATE -Wall -Wextra)
   target_link_libraries(${name} PRIVATE -Wl,--start-group ${crt_libraries} -Wl,--end-group m)

@@ -38,6 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument(
         "-t", "--template", required=True, metavar="NAME_OR_DIR", help=_PROJECT_HELP
     )
+    create.add_argument(
+        "--standalone-crt-dir",
+        metavar="DIR",
+        help="runtime tree to hand the template (e.g. TVM's standalone CRT); default: this "
+        "package's runtime (in TVM's layout for templates that are not built in)",
+    )
     _add_options(create, "generate_project options")
     _add_json(create, debug=True)
     create.set_defaults(func=_create)
@@ -167,7 +173,9 @@ def _create(args: argparse.Namespace) -> int:
     """``create``: generate a project from a template and check that its server answers."""
     with project.TemplateProject(args.template, debug=args.debug) as template:
         options = _typed_options(args, template.options, "generate_project")
-        with template.generate_project(args.mlf, args.project_dir, options) as generated:
+        with template.generate_project(
+            args.mlf, args.project_dir, options, args.standalone_crt_dir
+        ) as generated:
             data = {
                 "project_dir": str(generated.project_dir),
                 "template": str(template.project_dir),

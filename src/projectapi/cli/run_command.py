@@ -119,12 +119,16 @@ def prepare_inputs(
 
 
 def project_type(project_dir: pathlib.Path) -> str:
-    """The project type a template recorded at generate time (``aot_standalone`` if none)."""
+    """The project type a template recorded at generate time, else ``host_driven``.
+
+    Only projectapi's templates speak the standalone link protocol; a project that records no
+    type (e.g. one from a template written for TVM) can only be driven over a session.
+    """
     try:
         settings = json.loads((project_dir / _SETTINGS_FILE).read_text())
     except (OSError, ValueError):
-        return "aot_standalone"
-    return str(settings.get("project_type", "aot_standalone"))
+        return "host_driven"
+    return str(settings.get("project_type", "host_driven"))
 
 
 def _run_standalone(

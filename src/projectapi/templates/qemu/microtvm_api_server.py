@@ -123,6 +123,7 @@ def _toolchain_cmake(board: boards.Board) -> str:
             "set(CMAKE_SYSTEM_PROCESSOR {})".format(board.arch),
             "set(CMAKE_C_COMPILER {}gcc)".format(board.toolchain_prefix),
             "set(CMAKE_ASM_COMPILER {}gcc)".format(board.toolchain_prefix),
+            "set(CMAKE_CXX_COMPILER {}g++)".format(board.toolchain_prefix),
             "set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)",
             "",
         ]

@@ -1,0 +1,1 @@
+"""Stand-in for ``tvm.micro``: only ``project_api`` is here."""

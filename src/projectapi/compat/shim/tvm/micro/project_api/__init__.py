@@ -1,0 +1,1 @@
+"""Stand-in for ``tvm.micro.project_api``: only ``server`` is here."""
