@@ -417,9 +417,14 @@ class GeneratedProject(_Project):
 
     _WANT_TEMPLATE = False
 
-    def build(self, options: Mapping[str, Any] | None = None) -> None:
-        """Build the project; the server's output goes to stderr as it happens."""
-        self._conn.api.build(options=self._options_for("build", options))
+    def build(self, options: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        """Build the project; the server's output goes to stderr as it happens.
+
+        Returns the memory report the template gives (our templates: text/data/bss bytes and,
+        for boards, the use against the flash and RAM limits), or None if it gives none.
+        """
+        report = self._conn.api.build(options=self._options_for("build", options))
+        return report if isinstance(report, dict) else None
 
     def flash(self, options: Mapping[str, Any] | None = None) -> None:
         """Flash the built project onto its device."""
