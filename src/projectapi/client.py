@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 
 from projectapi import server
 from projectapi.errors import ProjectAPIError
+from projectapi.terminal import escape_controls
 
 # Seconds to wait for the reply of each method when no reply_timeout is given. Queries and
 # transport control answer quickly; generating, building and flashing may run long toolchains.
@@ -186,7 +187,8 @@ class ServerProcess:
         return self._popen.pid
 
     def _collect_output(self) -> None:
-        """Keep the last STDERR_TAIL_BYTES of the server's output and echo it to our stderr.
+        """Keep the last STDERR_TAIL_BYTES of the server's output and echo it to our stderr,
+        control characters escaped (a template must not clear or retitle the user's terminal).
 
         Runs until every writer of the pipe is gone, then closes it (only this thread reads it).
         """
@@ -198,7 +200,7 @@ class ServerProcess:
                     del self._tail[:-STDERR_TAIL_BYTES]
                 if self._echo:
                     try:
-                        sys.stderr.write(decoder.decode(chunk))
+                        sys.stderr.write(escape_controls(decoder.decode(chunk)))
                         sys.stderr.flush()
                     except (AttributeError, OSError, ValueError):  # our stderr is gone
                         self._echo = False  # keep draining, or the server would block

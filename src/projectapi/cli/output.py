@@ -13,22 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from projectapi.terminal import escape_controls
+
+__all__ = ["SCHEMA_VERSION", "emit", "emit_error", "envelope", "escape_controls", "table"]
+
 SCHEMA_VERSION = 1
-
-# C0 controls except tab and newline, DEL and C1 controls: what a terminal would act on.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def escape_controls(text: str) -> str:
-    """``text`` with terminal control characters shown as ``\\xNN`` (tab and newline kept)."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 def command_name(args: argparse.Namespace) -> str:
@@ -78,12 +73,12 @@ def emit(
         print(text)
 
 
-def emit_error(command: str, error: BaseException, as_json: bool, prefix: str = "error") -> None:
+def emit_error(command: str, error: BaseException, as_json: bool) -> None:
     """Report a failed command: the envelope on stdout with ``--json``, else a line on stderr."""
     if as_json:
         print(json.dumps(envelope(command, error=error), indent=2))
     else:
-        print(f"{prefix}: {escape_controls(str(error))}", file=sys.stderr)
+        print(f"error: {escape_controls(str(error))}", file=sys.stderr)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int | None = None) -> str:
