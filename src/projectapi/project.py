@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pathlib
+import shutil
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -401,15 +402,23 @@ class TemplateProject(_Project):
         crt = _absolute(standalone_crt_dir) if standalone_crt_dir is not None else RUNTIME_DIR
         if not crt.is_dir():
             raise ProjectPathError(f"standalone CRT directory {crt} is not a directory")
-        self._conn.api.generate_project(
-            model_library_format_path=str(mlf),
-            standalone_crt_dir=str(crt),
-            project_dir=str(target),
-            options=self._options_for("generate_project", options),
-        )
-        return GeneratedProject(
-            target, debug=self._conn.debug, reply_timeout=self._conn.reply_timeout
-        )
+        options = self._options_for("generate_project", options)
+        try:
+            self._conn.api.generate_project(
+                model_library_format_path=str(mlf),
+                standalone_crt_dir=str(crt),
+                project_dir=str(target),
+                options=options,
+            )
+            return GeneratedProject(
+                target, debug=self._conn.debug, reply_timeout=self._conn.reply_timeout
+            )
+        except (KeyboardInterrupt, SystemExit):
+            # Interrupted: leave nothing. Stop the server first (it may be writing), then
+            # remove what it made; the directory did not exist before this call.
+            self.close()
+            shutil.rmtree(target, ignore_errors=True)
+            raise
 
 
 class GeneratedProject(_Project):
