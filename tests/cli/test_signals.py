@@ -114,7 +114,9 @@ _MARKERS = {"host_driven": "build/main", "qemu": "qemu-system-arm"}
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["host_driven", "qemu"])
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"]
+)
 def test_a_signal_ends_everything_within_two_seconds(projects, kind, sig) -> None:
     if kind not in projects:
         pytest.skip("qemu-system-arm is not installed (scripts/install-deps.sh installs it)")
