@@ -61,7 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     sys.stderr.write(error.usage)
                 output.emit_error(_typed_command(argv), error, as_json)
                 return EXIT_USAGE
-            return _run(args, as_json)
+            status = _run(args, as_json)
+            sys.stdout.flush()  # here, where a closed pipe can still be handled
+            return status
     except BrokenPipeError:
         _silence_stdout()  # the reader left (``| head``): nothing to say, nowhere to say it
         return 1
