@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import re
@@ -38,6 +39,16 @@ def test_the_readme_tour_runs_as_written(tmp_path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert ", 0 failed," in done.stdout  # check
     assert "top 3:" in done.stdout
+    done = subprocess.run(
+        ["projectapi", "build", "proj", "--json"],
+        cwd=tmp_path / "tour",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    memory = json.loads(done.stdout)["result"]["memory"]
+    assert memory["text"] > 0 and set(memory) == {"text", "data", "bss"}
     done = subprocess.run(
         [sys.executable, "-c", _block("python")],
         cwd=tmp_path / "tour",
