@@ -31,25 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     commands = mlf.add_subparsers(dest="mlf_command", required=True, metavar="SUBCOMMAND")
 
-    inspect = add_command(
-        commands,
-        "inspect",
-        "summarise an archive's models, I/O and memory",
-        "projectapi mlf inspect model.tar --json",
-    )
-    inspect.add_argument("archive", type=Path, help=_ARCHIVE_HELP)
-    add_json(inspect)
-    inspect.set_defaults(func=_inspect)
-
-    check = add_command(
-        commands,
-        "validate",
-        "check an archive against the format; exit status 1 on problems",
-        "projectapi mlf validate model.tar",
-    )
-    check.add_argument("archive", type=Path, help=_ARCHIVE_HELP)
-    add_json(check)
-    check.set_defaults(func=_validate)
+    for name, summary, func in (
+        ("inspect", "summarise an archive's models, I/O and memory", _inspect),
+        ("validate", "check an archive against the format; exit status 1 on problems", _validate),
+    ):
+        reader = add_command(commands, name, summary, f"projectapi mlf {name} model.tar")
+        reader.add_argument("archive", type=Path, help=_ARCHIVE_HELP)
+        add_json(reader)
+        reader.set_defaults(func=func)
 
     packer = add_command(
         commands,

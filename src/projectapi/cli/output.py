@@ -101,8 +101,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int | No
         for index in range(max(len(cell) for cell in cells)):
             parts = [cell[index] if index < len(cell) else "" for cell in cells]
             lines.append(
-                "  ".join(part.ljust(column) for part, column in zip(parts, widths, strict=True))
-                .rstrip()
+                "  ".join(
+                    part.ljust(column) for part, column in zip(parts, widths, strict=True)
+                ).rstrip()
             )
     return "\n".join(lines)
 
