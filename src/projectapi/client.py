@@ -228,12 +228,13 @@ class ServerProcess:
         text = f"the server ({' '.join(self.args)}) {state}"
         return text + (f";\nits last output:\n{tail}" if tail else "; it wrote no output")
 
-    def stop(self, interrupted: bool = False) -> int:
+    def stop(self) -> int:
         """Wait for a clean exit, then SIGTERM, then SIGKILL its process group; always reap it.
 
-        ``interrupted`` (Ctrl-C, SIGTERM): SIGTERM at once and less patience, so the command
-        ends within INTERRUPT_STOP_SEC; the server's SIGTERM handler still cleans up.
+        While an interrupt unwinds (Ctrl-C, SIGTERM): SIGTERM at once and less patience, so the
+        command ends within INTERRUPT_STOP_SEC; the server's SIGTERM handler still cleans up.
         """
+        interrupted = _interrupt_unwinding() is not None
         status = self.wait(0 if interrupted else CLOSE_EXIT_TIMEOUT_SEC)
         terminate_timeout = INTERRUPT_STOP_SEC if interrupted else CLOSE_TERMINATE_TIMEOUT_SEC
         for sig, timeout in ((signal.SIGTERM, terminate_timeout), (signal.SIGKILL, None)):
@@ -364,7 +365,7 @@ class ProjectAPIClient:
             with contextlib.suppress(OSError):  # a pipe the server broke: closing is all we want
                 file.close()
         if self.server_process is not None:
-            self.server_process.stop(interrupted=_interrupt_unwinding() is not None)
+            self.server_process.stop()
 
     def __enter__(self) -> ProjectAPIClient:
         return self

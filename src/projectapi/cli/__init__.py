@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib
 import importlib.metadata
@@ -52,16 +51,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; user errors become one ``error:`` line (or envelope) and status 1."""
     argv = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in argv
+    command = _typed_command(argv)
     try:
         with _signals_raise():
             try:
-                args = build_parser().parse_args(argv)
-            except UsageError as error:
-                if not as_json:
-                    sys.stderr.write(error.usage)
-                output.emit_error(_typed_command(argv), error, as_json)
-                return EXIT_USAGE
-            status = _run(args, as_json)
+                status = _parse_and_run(argv, as_json)
+            except Terminated:
+                output.emit_error(command, Interrupted("terminated (SIGTERM)"), as_json)
+                return EXIT_TERMINATED
+            except KeyboardInterrupt:
+                output.emit_error(command, Interrupted("interrupted (Ctrl-C)"), as_json)
+                return EXIT_INTERRUPTED
             sys.stdout.flush()  # here, where a closed pipe can still be handled
             return status
     except BrokenPipeError:
@@ -69,20 +69,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _run(args: argparse.Namespace, as_json: bool) -> int:
-    """Call the command's function; report user errors and interrupts."""
-    command = output.command_name(args)
+def _parse_and_run(argv: list[str], as_json: bool) -> int:
+    """Parse ``argv`` and call the command's function; report usage and user errors."""
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as error:
+        if not as_json:
+            sys.stderr.write(error.usage)
+        output.emit_error(_typed_command(argv), error, as_json)
+        return EXIT_USAGE
     try:
         return int(args.func(args) or 0)
     except ProjectAPIError as error:
-        output.emit_error(command, error, as_json)
+        output.emit_error(output.command_name(args), error, as_json)
         return 1
-    except Terminated:
-        output.emit_error(command, Interrupted("terminated (SIGTERM)"), as_json)
-        return EXIT_TERMINATED
-    except KeyboardInterrupt:
-        output.emit_error(command, Interrupted("interrupted (Ctrl-C)"), as_json)
-        return EXIT_INTERRUPTED
 
 
 class Interrupted(ProjectAPIError):
