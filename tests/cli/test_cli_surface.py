@@ -19,12 +19,13 @@ _SCRIPT = pathlib.Path(sys.executable).with_name("projectapi")
 
 
 def _subcommands(parser: argparse.ArgumentParser, prefix: str = "") -> dict:
-    """Every leaf subcommand's parser by its name as typed (``mlf validate``)."""
+    """Every subcommand's parser by its name as typed (``mlf``, ``mlf validate``)."""
     found = {}
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
-                found.update(_subcommands(sub, f"{prefix}{name} ") or {f"{prefix}{name}": sub})
+                found[f"{prefix}{name}"] = sub
+                found.update(_subcommands(sub, f"{prefix}{name} "))
     return found
 
 
@@ -37,14 +38,23 @@ def test_version(capsys) -> None:
 
 def test_every_command_has_help_an_example_and_json() -> None:
     commands = _subcommands(build_parser())
-    assert {"info", "create", "build", "flash", "check", "run", "demo", "mlf example"} <= set(
-        commands
-    )
+    assert {
+        "info",
+        "create",
+        "build",
+        "flash",
+        "check",
+        "run",
+        "demo",
+        "mlf",
+        "mlf example",
+    } <= set(commands)
+    assert build_parser().epilog.startswith("example:")
     for name, parser in commands.items():
         assert parser.description and parser.description.endswith("."), name
         assert "example:\n  projectapi " in (parser.epilog or ""), name
         options = {flag for action in parser._actions for flag in action.option_strings}
-        assert "--json" in options, name
+        assert "--json" in options or name == "mlf", name  # mlf is a group of commands
         for action in parser._actions:
             if not action.option_strings:  # a positional
                 assert action.help, f"{name}: {action.dest} has no help"

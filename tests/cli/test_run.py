@@ -114,8 +114,16 @@ def test_run_host_driven_project_with_device_benchmark(tmp_path) -> None:
         template.generate_project(
             MLF_DIR / f"{name}.tar", target, {"project_type": "host_driven"}
         ).close()
-    done = _cli("run", str(target), "--input", f"Input3={MLF_DIR / name}.input.npy",
-                "--benchmark", "20", "--profile", "--json")
+    done = _cli(
+        "run",
+        str(target),
+        "--input",
+        f"Input3={MLF_DIR / name}.input.npy",
+        "--benchmark",
+        "20",
+        "--profile",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)["result"]
     want = np.load(MLF_DIR / f"{name}.output.npy")
@@ -137,8 +145,15 @@ def test_run_graph_model_host_driven_on_device_and_walked_on_host(tmp_path) -> N
         ).close()
     want = np.load(MLF_DIR / f"{name}.output.npy").reshape(-1)
     for extra in ([], ["--graph-executor", "host"]):
-        done = _cli("run", str(target), "--input", f"Input3={MLF_DIR / name}.input.npy",
-                    "--profile", "--json", *extra)
+        done = _cli(
+            "run",
+            str(target),
+            "--input",
+            f"Input3={MLF_DIR / name}.input.npy",
+            "--profile",
+            "--json",
+            *extra,
+        )
         assert done.returncode == 0, done.stderr
         report = json.loads(done.stdout)["result"]
         got = np.array(report["outputs"]["output"]["data"], dtype=np.float32)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import importlib
 import importlib.metadata
@@ -35,13 +36,20 @@ class Terminated(KeyboardInterrupt):
 
 def build_parser() -> Parser:
     """Build the parser with every subcommand module that is present."""
-    parser = Parser(prog="projectapi", description="Drive microTVM Project API template projects.")
+    parser = Parser(
+        prog="projectapi",
+        description="Drive microTVM Project API template projects.",
+        epilog="example:\n  projectapi demo\n  projectapi create --help",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--version",
         action="version",
         version=f"%(prog)s {importlib.metadata.version('projectapi')}",
     )
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subparsers = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="one of these (each has --help)"
+    )
     for module_name in _COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
     return parser

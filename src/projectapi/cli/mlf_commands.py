@@ -29,7 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "inspect, validate, pack and write example Model Library Format archives",
         "projectapi mlf example model.tar\nprojectapi mlf inspect model.tar",
     )
-    commands = mlf.add_subparsers(dest="mlf_command", required=True, metavar="SUBCOMMAND")
+    commands = mlf.add_subparsers(
+        dest="mlf_command", required=True, metavar="SUBCOMMAND", help="one of:"
+    )
 
     for name, summary, func in (
         ("inspect", "summarise an archive's models, I/O and memory", _inspect),
