@@ -65,9 +65,13 @@ _TIMEOUT_KEYS = {
 }
 
 
+# "not_run": an earlier check found the server gone; that failure is reported once, there.
+STATUSES = ("pass", "fail", "skip", "not_run")
+
+
 @dataclasses.dataclass(frozen=True)
 class CheckResult:
-    """The outcome of one check: ``status`` is "pass", "fail" or "skip"."""
+    """The outcome of one check: ``status`` is one of STATUSES."""
 
     name: str
     status: str
@@ -236,7 +240,7 @@ class _Run:
         self._reply_timeout_sec = reply_timeout_sec
         self._option_strings = option_strings
         self._results: list[CheckResult] = []
-        self._gone: str | None = None
+        self._gone: str | None = None  # the name of the check that found the server gone
         self._info: dict[str, Any] = {}
         self._wire: _Wire | None = None
         self._transport_open = False
@@ -278,14 +282,15 @@ class _Run:
     def _record(self, name: str, check: Callable[[], str]) -> None:
         """Run one check and record its outcome; after the server is gone, record it as not run."""
         if self._gone is not None:
-            self._results.append(CheckResult(name, "fail", f"not run: {self._gone}"))
+            detail = f"the server is gone (see '{self._gone}')"
+            self._results.append(CheckResult(name, "not_run", detail))
             return
         try:
             self._results.append(CheckResult(name, "pass", check()))
         except _Skipped as skipped:
             self._results.append(CheckResult(name, "skip", str(skipped)))
         except _ServerGone as gone:
-            self._gone = str(gone)
+            self._gone = name
             self._results.append(CheckResult(name, "fail", str(gone)))
         except _Failed as failed:
             self._results.append(CheckResult(name, "fail", str(failed)))

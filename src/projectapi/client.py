@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 
 from projectapi import compat, server
 from projectapi.errors import ProjectAPIError
+from projectapi.terminal import escape_controls
 
 # Seconds to wait for the reply of each method when no reply_timeout is given. Queries and
 # transport control answer quickly; generating, building and flashing may run long toolchains.
@@ -55,6 +56,8 @@ EXIT_AFTER_EOF_SEC = 0.5
 # close(): time the server gets to exit after its pipes close, then after SIGTERM.
 CLOSE_EXIT_TIMEOUT_SEC = 5.0
 CLOSE_TERMINATE_TIMEOUT_SEC = 2.0
+# close() while an interrupt unwinds: how long the server gets after SIGTERM before SIGKILL.
+INTERRUPT_STOP_SEC = 1.0
 
 # Preferred transport encodings, best first; base85 is what every server speaks.
 _ENCODING_PREFERENCE = ("base16", "base64", "base85")
@@ -194,7 +197,8 @@ class ServerProcess:
         return self._popen.pid
 
     def _collect_output(self) -> None:
-        """Keep the last STDERR_TAIL_BYTES of the server's output and echo it to our stderr.
+        """Keep the last STDERR_TAIL_BYTES of the server's output and echo it to our stderr,
+        control characters escaped (a template must not clear or retitle the user's terminal).
 
         Runs until every writer of the pipe is gone, then closes it (only this thread reads it).
         """
@@ -206,7 +210,7 @@ class ServerProcess:
                     del self._tail[:-STDERR_TAIL_BYTES]
                 if self._echo:
                     try:
-                        sys.stderr.write(decoder.decode(chunk))
+                        sys.stderr.write(escape_controls(decoder.decode(chunk)))
                         sys.stderr.flush()
                     except (AttributeError, OSError, ValueError):  # our stderr is gone
                         self._echo = False  # keep draining, or the server would block
@@ -233,9 +237,15 @@ class ServerProcess:
         return text + (f";\nits last output:\n{tail}" if tail else "; it wrote no output")
 
     def stop(self) -> int:
-        """Wait for a clean exit, then SIGTERM, then SIGKILL its process group; always reap it."""
-        status = self.wait(CLOSE_EXIT_TIMEOUT_SEC)
-        for sig, timeout in ((signal.SIGTERM, CLOSE_TERMINATE_TIMEOUT_SEC), (signal.SIGKILL, None)):
+        """Wait for a clean exit, then SIGTERM, then SIGKILL its process group; always reap it.
+
+        While an interrupt unwinds (Ctrl-C, SIGTERM): SIGTERM at once and less patience, so the
+        command ends within INTERRUPT_STOP_SEC; the server's SIGTERM handler still cleans up.
+        """
+        interrupted = _interrupt_unwinding() is not None
+        status = self.wait(0 if interrupted else CLOSE_EXIT_TIMEOUT_SEC)
+        terminate_timeout = INTERRUPT_STOP_SEC if interrupted else CLOSE_TERMINATE_TIMEOUT_SEC
+        for sig, timeout in ((signal.SIGTERM, terminate_timeout), (signal.SIGKILL, None)):
             if status is not None:
                 break
             with contextlib.suppress(ProcessLookupError):
@@ -390,6 +400,8 @@ class ProjectAPIClient:
         ``timeout`` bounds the transport calls; the others use reply_timeout or their default.
         ``data_reply``: the result holds transport data, returned as encoded ``bytes``.
         """
+        if (interrupt := _interrupt_unwinding()) is not None:
+            raise interrupt  # clean-up code calling us after Ctrl-C: do not wait on the server
         if self._closed:
             raise ProjectAPIError("this Project API client is closed; launch the server again")
         if self._unusable:
@@ -515,6 +527,17 @@ class ProjectAPIClient:
             self.server_process.wait(EXIT_AFTER_EOF_SEC)
             text += ": " + self.server_process.describe()
         return ServerDiedError(text)
+
+
+def _interrupt_unwinding() -> BaseException | None:
+    """The KeyboardInterrupt (or other non-Exception) being handled right now, if any.
+
+    Set while ``with`` blocks and ``finally`` clauses unwind after Ctrl-C or SIGTERM: their
+    clean-up calls (close_transport...) must not wait for a server busy with the interrupted
+    request, and the server is then stopped without the usual grace period.
+    """
+    error = sys.exc_info()[1]
+    return error if error is not None and not isinstance(error, Exception) else None
 
 
 def server_command(project_dir: pathlib.Path) -> list[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pathlib
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -401,6 +402,7 @@ class TemplateProject(_Project):
             raise ProjectPathError(
                 f"project directory {target} already exists; choose a new path or remove it"
             )
+        options = self._options_for("generate_project", options)
         with contextlib.ExitStack() as stack:
             if standalone_crt_dir is not None:
                 crt = _absolute(standalone_crt_dir)
@@ -408,12 +410,19 @@ class TemplateProject(_Project):
                 crt = stack.enter_context(_default_runtime(self.project_dir))
             if not crt.is_dir():
                 raise ProjectPathError(f"standalone CRT directory {crt} is not a directory")
-            self._conn.api.generate_project(
-                model_library_format_path=str(mlf),
-                standalone_crt_dir=str(crt),
-                project_dir=str(target),
-                options=self._options_for("generate_project", options),
-            )
+            try:
+                self._conn.api.generate_project(
+                    model_library_format_path=str(mlf),
+                    standalone_crt_dir=str(crt),
+                    project_dir=str(target),
+                    options=options,
+                )
+            except (KeyboardInterrupt, SystemExit):
+                # Interrupted: leave nothing. Stop the server first (it may be writing), then
+                # remove what it made; the directory did not exist before this call.
+                self.close()
+                shutil.rmtree(target, ignore_errors=True)
+                raise
         return GeneratedProject(
             target, debug=self._conn.debug, reply_timeout=self._conn.reply_timeout
         )
@@ -436,9 +445,14 @@ class GeneratedProject(_Project):
 
     _WANT_TEMPLATE = False
 
-    def build(self, options: Mapping[str, Any] | None = None) -> None:
-        """Build the project; the server's output goes to stderr as it happens."""
-        self._conn.api.build(options=self._options_for("build", options))
+    def build(self, options: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        """Build the project; the server's output goes to stderr as it happens.
+
+        Returns the memory report the template gives (our templates: text/data/bss bytes and,
+        for boards, the use against the flash and RAM limits), or None if it gives none.
+        """
+        report = self._conn.api.build(options=self._options_for("build", options))
+        return report if isinstance(report, dict) else None
 
     def flash(self, options: Mapping[str, Any] | None = None) -> None:
         """Flash the built project onto its device."""

@@ -40,13 +40,20 @@ def _run(capfd, *argv: str) -> tuple[int, str, str]:
     return status, out, err
 
 
+def _result(out: str) -> dict:
+    """The ``result`` of a successful command's JSON envelope."""
+    envelope = json.loads(out)
+    assert envelope["schema"] == 1 and envelope["ok"] is True and envelope["error"] is None
+    return envelope["result"]
+
+
 def test_info_shows_platform_kind_and_options(capfd) -> None:
     status, out, _ = _run(capfd, "info", "echo")
     assert status == 0
     assert "platform: echo" in out and "kind:     template" in out
     assert "verbose  bool  false" in out
     status, out, _ = _run(capfd, "info", "echo", "--json")
-    data = json.loads(out)
+    data = _result(out)
     assert data["is_template"] is True and data["platform_name"] == "echo"
     assert data["project_options"][0]["name"] == "verbose"
 
@@ -55,7 +62,7 @@ def test_create_build_flash_and_check(tmp_path, mlf, capfd) -> None:
     target = tmp_path / "project"
     status, out, _ = _run(capfd, "create", mlf, target, "--template", "echo", "--json")
     assert status == 0
-    assert json.loads(out)["project_dir"] == str(target)
+    assert _result(out)["project_dir"] == str(target)
     assert (target / "model.tar").is_file()
 
     status, out, err = _run(capfd, "build", target)
@@ -63,7 +70,7 @@ def test_create_build_flash_and_check(tmp_path, mlf, capfd) -> None:
     assert "echo: nothing to build" in err  # the server's output reaches the user's stderr
 
     status, out, err = _run(capfd, "flash", target, "--json", "--debug")
-    assert status == 0 and json.loads(out)["command"] == "flash"
+    assert status == 0 and json.loads(out)["command"] == "flash" and _result(out)
     assert '"method":"flash"' in err  # --debug: the server logs each request
 
     status, out, _ = _run(capfd, "check", target)
@@ -71,15 +78,18 @@ def test_create_build_flash_and_check(tmp_path, mlf, capfd) -> None:
     assert "transport round trip" in out and "17 passed, 0 failed, 0 skipped" in out
 
     status, out, _ = _run(capfd, "info", target, "--json")
-    assert json.loads(out)["model_library_format_path"] == str(target / "model.tar")
+    assert _result(out)["model_library_format_path"] == str(target / "model.tar")
 
 
 def test_option_strings_are_typed_and_may_contain_equals(tmp_path, mlf, capfd) -> None:
     template = tmp_path / "recorder"
     template.mkdir()
     shutil.copy(_RECORDING_TEMPLATE, template / "microtvm_api_server.py")
-    argv = ["create", mlf, tmp_path / "out", "-t", template, "-o", "board=a", "verbose=false"]
-    status, _, err = _run(capfd, *argv, "-o", "defines=-DX=1 -DY", "jobs=4")
+    argv = ["create", "-t", template, "-o", "board=a", "-o", "verbose=false"]
+    # One pair per -o, so the positionals may come after the options.
+    status, _, err = _run(
+        capfd, *argv, "-o", "defines=-DX=1 -DY", "-o", "jobs=4", mlf, tmp_path / "out"
+    )
     assert status == 0
     assert "note: generate_project does not use option 'jobs' (it is for build)" in err
     calls = [json.loads(line) for line in (template / "calls.jsonl").read_text().splitlines()]
@@ -109,28 +119,40 @@ def test_errors_are_one_line_and_exit_1(tmp_path, mlf, capfd, argv, message) -> 
     assert not (tmp_path / "p").exists()
     status, out, _ = _run(capfd, *argv, "--json")
     assert status == 1
-    assert message in json.loads(out)["error"]
+    envelope = json.loads(out)
+    assert envelope["ok"] is False and envelope["result"] is None
+    assert message in envelope["error"]["message"]
+    assert "." not in envelope["error"]["type"]  # a public class name, not a module path
 
 
 def test_check_fails_on_a_brittle_server_and_says_why(tmp_path, capfd) -> None:
     (tmp_path / "microtvm_api_server.py").write_text(_BRITTLE_SERVER)
     status, out, _ = _run(capfd, "check", tmp_path, "--json")
     assert status == 1
-    data = json.loads(out)
+    envelope = json.loads(out)
+    assert envelope["ok"] is False
+    data = envelope["result"]
     assert data["passed"] is False
     results = {result["name"]: result for result in data["checks"]}
     assert results["server starts and answers server_info_query"]["status"] == "pass"
     bad_json = results["invalid JSON gets PARSE_ERROR with id null"]
     assert bad_json["status"] == "fail" and "closed its reply pipe" in bad_json["detail"]
-    assert results["server exits cleanly when its pipe closes"]["detail"].startswith("not run")
+    shutdown = results["server exits cleanly when its pipe closes"]
+    assert shutdown["status"] == "not_run"
+    assert (
+        shutdown["detail"]
+        == "the server is gone (see 'invalid JSON gets PARSE_ERROR with id null')"
+    )
 
 
-def test_check_stops_a_server_that_never_answers(tmp_path, capfd) -> None:
+def test_check_stops_a_server_that_never_answers(tmp_path, capfd, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "1000")  # rows unwrapped, so each detail is on one line
     (tmp_path / "microtvm_api_server.py").write_text(_HUNG_SERVER)
     status, out, _ = _run(capfd, "check", tmp_path, "--reply-timeout", "0.5")
     assert status == 1
-    assert "sent no reply within 0.5 s" in out
-    assert "3 passed, 14 failed, 0 skipped" in out
+    # The failure that stops the run is printed once; the later rows only point at it.
+    assert out.count("sent no reply within 0.5 s") == 1
+    assert "3 passed, 1 failed, 0 skipped, 13 not run" in out
 
 
 def test_console_script(tmp_path) -> None:
@@ -139,7 +161,7 @@ def test_console_script(tmp_path) -> None:
         [script, "info", "echo", "--json"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["platform_name"] == "echo"
+    assert _result(done.stdout)["platform_name"] == "echo"
     done = subprocess.run([script, "build", tmp_path], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert done.stdout == ""

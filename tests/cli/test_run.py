@@ -50,7 +50,7 @@ def test_run_matches_reference_and_writes_outputs(project_dir, tmp_path) -> None
         "--json",
     )
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    report = json.loads(done.stdout)["result"]
     want = np.load(MLF_DIR / f"{NAME}.output.npy")
     got = np.array(report["outputs"]["output"]["data"], dtype=np.float32)
     np.testing.assert_allclose(got, want.reshape(-1), rtol=1e-5, atol=1e-6)
@@ -100,6 +100,10 @@ def test_demo_matches_the_numpy_reference(tmp_path) -> None:
     assert "MATCH" in done.stdout and "MISMATCH" not in done.stdout
     assert "numpy:" in done.stdout and "device:" in done.stdout
     assert (tmp_path / "demo" / "build" / "main").is_file()
+    done = _cli("demo", "--repeat", "1", "--json")
+    envelope = json.loads(done.stdout)
+    assert envelope["command"] == "demo" and envelope["ok"] is True
+    assert envelope["result"]["match"] is True and envelope["result"]["runs"] == 1
 
 
 @pytest.mark.slow
@@ -110,10 +114,18 @@ def test_run_host_driven_project_with_device_benchmark(tmp_path) -> None:
         template.generate_project(
             MLF_DIR / f"{name}.tar", target, {"project_type": "host_driven"}
         ).close()
-    done = _cli("run", str(target), "--input", f"Input3={MLF_DIR / name}.input.npy",
-                "--benchmark", "20", "--profile", "--json")
+    done = _cli(
+        "run",
+        str(target),
+        "--input",
+        f"Input3={MLF_DIR / name}.input.npy",
+        "--benchmark",
+        "20",
+        "--profile",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    report = json.loads(done.stdout)["result"]
     want = np.load(MLF_DIR / f"{name}.output.npy")
     got = np.array(report["outputs"]["output"]["data"], dtype=np.float32)
     np.testing.assert_allclose(got, want.reshape(-1), rtol=1e-5, atol=1e-6)
@@ -133,10 +145,17 @@ def test_run_graph_model_host_driven_on_device_and_walked_on_host(tmp_path) -> N
         ).close()
     want = np.load(MLF_DIR / f"{name}.output.npy").reshape(-1)
     for extra in ([], ["--graph-executor", "host"]):
-        done = _cli("run", str(target), "--input", f"Input3={MLF_DIR / name}.input.npy",
-                    "--profile", "--json", *extra)
+        done = _cli(
+            "run",
+            str(target),
+            "--input",
+            f"Input3={MLF_DIR / name}.input.npy",
+            "--profile",
+            "--json",
+            *extra,
+        )
         assert done.returncode == 0, done.stderr
-        report = json.loads(done.stdout)
+        report = json.loads(done.stdout)["result"]
         got = np.array(report["outputs"]["output"]["data"], dtype=np.float32)
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
         profile = report["profile"]

@@ -33,12 +33,17 @@ def test_inspect_text_and_json(name: str, capsys: pytest.CaptureFixture[str]) ->
     assert "Model Library Format v7, full-model" in text
     assert "model 'default'" in text
     assert run("inspect", "--json", str(archive)) == 0
-    assert json.loads(capsys.readouterr().out) == report.to_dict(mlf.open(archive))
+    envelope = json.loads(capsys.readouterr().out)
+    assert envelope["command"] == "mlf inspect" and envelope["ok"] is True
+    assert envelope["result"] == report.to_dict(mlf.open(archive))
 
 
 def test_validate_good_and_bad(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("validate", str(SHARED_MLF / "mnist_graph.tar")) == 0
     assert "valid Model Library Format v7 (1 model(s))" in capsys.readouterr().out
+    assert run("validate", "--json", str(SHARED_MLF / "mnist_graph.tar")) == 0
+    result = json.loads(capsys.readouterr().out)["result"]
+    assert result == {"archive": str(SHARED_MLF / "mnist_graph.tar"), "version": 7, "models": 1}
     files = shared_files("mnist_graph")
     del files["codegen/host/src/default_lib1.c"]
     with pytest.raises(mlf.MLFValidationError, match="calls operator tvmgen_default_fused"):
@@ -57,6 +62,10 @@ def test_pack_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
                  "--input", "in:0:float32:1x1", "--output", "output:float32:1,1")  # fmt: skip
     assert status == 0
     assert capsys.readouterr().out.strip() == f"wrote {out}"
+    out.unlink()
+    assert run("pack", "--json", "-o", str(out), "--name", "copy", "--source", str(source),
+               "--input", "in:0:float32:1x1", "--output", "output:float32:1,1") == 0  # fmt: skip
+    assert json.loads(capsys.readouterr().out)["result"] == {"archive": str(out)}
     model = mlf.open(out).model()
     assert model.inputs == (mlf.TensorInfo("in:0", "float32", (1, 1), 4),)
     assert model.outputs == (mlf.TensorInfo("output", "float32", (1, 1), 4),)
@@ -77,8 +86,12 @@ def test_pack_command_names_an_unreadable_source(tmp_path: Path) -> None:
             str(tmp_path / "missing.c"), "--input", "i:int8:1", "--output", "o:int8:1")  # fmt: skip
 
 
-def test_example_command_writes_archive_and_reference(tmp_path: Path) -> None:
-    assert run("example", str(tmp_path / "mlp.tar")) == 0
+def test_example_command_writes_archive_and_reference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("example", "--json", str(tmp_path / "mlp.tar")) == 0
+    result = json.loads(capsys.readouterr().out)["result"]
+    assert result["input"] == {"name": "input", "file": str(tmp_path / "mlp.input.npy")}
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "mlp.input.npy", "mlp.output.npy", "mlp.tar",
     ]  # fmt: skip

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from pathlib import Path
 
 import numpy as np
 
+from projectapi.cli import output
+from projectapi.cli.parsing import add_command, add_json
 from projectapi.mlf import report
 from projectapi.mlf.checks import validate
 from projectapi.mlf.errors import MLFError
@@ -17,28 +18,36 @@ from projectapi.mlf.library import open_library
 from projectapi.mlf.writer import DEFAULT_TARGET, TensorSpec, pack
 
 _TENSOR_HELP = "NAME:DTYPE:SHAPE, e.g. input:float32:1,32 (repeat for more)"
+_ARCHIVE_HELP = "MLF tar (plain or gzip) or extracted directory"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``mlf`` and its subcommands."""
-    mlf = subparsers.add_parser(
-        "mlf", help="inspect, validate and pack Model Library Format archives"
+    mlf = add_command(
+        subparsers,
+        "mlf",
+        "inspect, validate, pack and write example Model Library Format archives",
+        "projectapi mlf example model.tar\nprojectapi mlf inspect model.tar",
     )
-    commands = mlf.add_subparsers(dest="mlf_command", required=True, metavar="SUBCOMMAND")
-
-    inspect = commands.add_parser("inspect", help="summarise an archive's models, I/O and memory")
-    inspect.add_argument(
-        "archive", type=Path, help="MLF tar (plain or gzip) or extracted directory"
+    commands = mlf.add_subparsers(
+        dest="mlf_command", required=True, metavar="SUBCOMMAND", help="one of:"
     )
-    inspect.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    inspect.set_defaults(func=_inspect)
 
-    check = commands.add_parser("validate", help="check an archive; exit status 1 on problems")
-    check.add_argument("archive", type=Path)
-    check.set_defaults(func=_validate)
+    for name, summary, func in (
+        ("inspect", "summarise an archive's models, I/O and memory", _inspect),
+        ("validate", "check an archive against the format; exit status 1 on problems", _validate),
+    ):
+        reader = add_command(commands, name, summary, f"projectapi mlf {name} model.tar")
+        reader.add_argument("archive", type=Path, help=_ARCHIVE_HELP)
+        add_json(reader)
+        reader.set_defaults(func=func)
 
-    packer = commands.add_parser(
-        "pack", help="build a version-7 archive from AOT C-interface sources"
+    packer = add_command(
+        commands,
+        "pack",
+        "build a version-7 archive from AOT C-interface sources",
+        "projectapi mlf pack -o add.tar --name add --source add.c "
+        "--input x:float32:4 --output y:float32:4",
     )
     packer.add_argument(
         "-o",
@@ -81,25 +90,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--constants-bytes", type=int, default=0, metavar="N", help="bytes of constants"
     )
     packer.add_argument("--target", default=DEFAULT_TARGET, help="TVM target string to record")
+    add_json(packer)
     packer.set_defaults(func=_pack)
 
-    example = commands.add_parser(
-        "example", help="write the bundled example model and its reference input/output (.npy)"
+    example = add_command(
+        commands,
+        "example",
+        "write the bundled example model and its reference input and output (.npy)",
+        "projectapi mlf example model.tar   # writes model.tar, model.input.npy, model.output.npy",
     )
-    example.add_argument("archive", type=Path, help="archive to write, e.g. mlp.tar")
+    example.add_argument("archive", type=Path, help="archive to write, e.g. model.tar")
+    add_json(example)
     example.set_defaults(func=_example)
 
 
 def _inspect(args: argparse.Namespace) -> int:
     library = open_library(args.archive)
-    print(json.dumps(report.to_dict(library), indent=2) if args.json else report.summary(library))
+    output.emit(args, report.to_dict(library), lambda: print(report.summary(library)))
     return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
     library = validate(args.archive)
-    print(
-        f"{args.archive}: valid Model Library Format v{library.version} ({len(library.models)} model(s))"
+    data = {"archive": str(args.archive), "version": library.version, "models": len(library.models)}
+    output.emit(
+        args,
+        data,
+        f"{args.archive}: valid Model Library Format v{library.version} ({len(library.models)} model(s))",
     )
     return 0
 
@@ -116,7 +133,7 @@ def _pack(args: argparse.Namespace) -> int:
         constants_size_bytes=args.constants_bytes,
         target=args.target,
     )
-    print(f"wrote {library.path}")
+    output.emit(args, {"archive": str(library.path)}, f"wrote {library.path}")
     return 0
 
 
@@ -125,10 +142,18 @@ def _example(args: argparse.Namespace) -> int:
     inputs = example_input()
     outputs = example_reference(inputs)
     stem = archive.with_suffix("")
-    for suffix, tensors in ((".input.npy", inputs), (".output.npy", outputs)):
-        (only,) = tensors.values()
-        np.save(stem.with_name(stem.name + suffix), only)
-    print(f"wrote {archive} and {stem.name}.input.npy / {stem.name}.output.npy beside it")
+    written = {"archive": str(archive)}
+    for kind, tensors in (("input", inputs), ("output", outputs)):
+        ((name, only),) = tensors.items()
+        path = stem.with_name(f"{stem.name}.{kind}.npy")
+        np.save(path, only)
+        written[kind] = {"name": name, "file": str(path)}
+    output.emit(
+        args,
+        written,
+        f"wrote {archive}, its input {written['input']['name']} as {stem.name}.input.npy and "
+        f"the reference output {written['output']['name']} as {stem.name}.output.npy",
+    )
     return 0
 
 

@@ -1,7 +1,7 @@
 """Project subcommands: info, create, build, flash and check.
 
-Every command takes ``--json`` (one JSON object on stdout instead of text). Option values come
-as ``-o KEY=VALUE`` (repeatable, several after one ``-o``) and are typed by the option's declared
+Every command takes ``--json`` (the envelope of ``cli.output`` on stdout instead of text).
+Option values come as ``-o KEY=VALUE``, one pair per ``-o``, typed by the option's declared
 type. A server's own output (build logs) goes to stderr as it happens.
 """
 
@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from projectapi import check, project
+from projectapi.cli import output
+from projectapi.cli.parsing import add_command, add_json
 from projectapi.server import ProjectOption
 
 _PROJECT_HELP = "a project directory, or the name of a built-in template"
@@ -23,15 +24,21 @@ _PROJECT_HELP = "a project directory, or the name of a built-in template"
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the project subcommands."""
-    info = subparsers.add_parser(
-        "info", help="describe a template or generated project and its options"
+    info = add_command(
+        subparsers,
+        "info",
+        "describe a template or generated project and its options",
+        "projectapi info qemu\nprojectapi info proj --json",
     )
     info.add_argument("project", metavar="DIR_OR_TEMPLATE", help=_PROJECT_HELP)
     _add_json(info, debug=True)
     info.set_defaults(func=_info)
 
-    create = subparsers.add_parser(
-        "create", help="generate a project for a Model Library Format archive from a template"
+    create = add_command(
+        subparsers,
+        "create",
+        "generate a project for a Model Library Format archive from a template",
+        "projectapi create model.tar proj --template host -o project_type=host_driven",
     )
     create.add_argument("mlf", metavar="MLF", help="Model Library Format archive (.tar)")
     create.add_argument("project_dir", metavar="PROJECT_DIR", help="new directory to create")
@@ -48,15 +55,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_json(create, debug=True)
     create.set_defaults(func=_create)
 
-    for method in ("build", "flash"):
-        command = subparsers.add_parser(method, help=f"{method} a generated project")
+    for method, summary in (
+        ("build", "build a generated project (incremental) and report its memory use"),
+        ("flash", "flash a generated project onto its device"),
+    ):
+        command = add_command(subparsers, method, summary, f"projectapi {method} proj")
         command.add_argument("project", metavar="DIR", help="generated project directory")
         _add_options(command, f"{method} options")
         _add_json(command, debug=True)
         command.set_defaults(func=_run_method, method=method)
 
-    conformance = subparsers.add_parser(
-        "check", help="run the Project API conformance checks against a project's server"
+    conformance = add_command(
+        subparsers,
+        "check",
+        "run the Project API conformance checks against a project's server",
+        "projectapi check echo\nprojectapi check proj -o verbose=true",
     )
     conformance.add_argument("project", metavar="DIR_OR_TEMPLATE", help=_PROJECT_HELP)
     _add_options(conformance, "open_transport options for the transport checks")
@@ -67,51 +80,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="how long the server may take to answer a request (default: %(default)g)",
     )
-    _add_json(conformance)
+    add_json(conformance)
     conformance.set_defaults(func=_check)
 
 
 def _add_options(parser: argparse.ArgumentParser, what: str) -> None:
-    """Add ``-o KEY=VALUE...``."""
+    """Add ``-o KEY=VALUE``, one pair per ``-o`` (repeat it), so positionals may follow."""
     parser.add_argument(
         "-o",
         "--option",
         dest="option_strings",
-        action="extend",
-        nargs="+",
+        action="append",
         default=[],
         metavar="KEY=VALUE",
-        help=f"{what}; the value may contain '=' (see 'projectapi info' for the options)",
+        help=f"{what}, one per -o (repeat it); the value may contain '=' "
+        "(see 'projectapi info' for the options)",
     )
 
 
 def _add_json(parser: argparse.ArgumentParser, debug: bool = False) -> None:
     """Add ``--json`` and, for commands that call a server through the client, ``--debug``."""
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json(parser)
     if debug:
         parser.add_argument(
             "--debug", action="store_true", help="the server logs every request and reply"
         )
 
 
-def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
-    """Print ``data`` as JSON with ``--json``, else ``text``."""
-    print(json.dumps(data, indent=2) if args.json else text)
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Rows under headers in aligned columns (the last column is not padded)."""
-    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers) - 1)]
-    return "\n".join(
-        "  ".join(
-            [*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]]
-        ).rstrip()
-        for row in [headers, *rows]
-    )
-
-
 def _cell(value: Any) -> str:
-    """One table cell: lists joined by commas, nothing as '-', booleans as typed on input."""
+    """One table cell: lists joined by commas, nothing as '-', booleans as typed on input.
+
+    Text comes from the server: control characters are escaped before they reach a terminal.
+    """
     if value is None or value == []:
         return "-"
     if value == "":
@@ -119,8 +119,8 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        return ",".join(_cell(item) for item in value)
-    return str(value)
+        return ", ".join(_cell(item) for item in value)
+    return output.escape_controls(str(value))
 
 
 def _typed_options(
@@ -153,7 +153,7 @@ def _info(args: argparse.Namespace) -> int:
         }
     lines = [
         f"project:  {data['project_dir']}",
-        f"platform: {info.platform_name}",
+        f"platform: {output.escape_controls(info.platform_name)}",
         f"kind:     {'template' if info.is_template else 'generated project'}",
     ]
     if info.model_library_format_path:
@@ -161,11 +161,11 @@ def _info(args: argparse.Namespace) -> int:
     lines.append("")
     columns = ("name", "type", "default", "choices", "required", "optional", "help")
     lines.append(
-        _table(columns, [[_cell(option[column]) for column in columns] for option in options])
+        output.table(columns, [[_cell(option[column]) for column in columns] for option in options])
         if options
         else "no options"
     )
-    _emit(args, data, "\n".join(lines))
+    output.emit(args, data, "\n".join(lines))
     return 0
 
 
@@ -181,10 +181,11 @@ def _create(args: argparse.Namespace) -> int:
                 "template": str(template.project_dir),
                 "platform_name": generated.info.platform_name,
             }
-    _emit(
+    output.emit(
         args,
         data,
-        f"created {data['project_dir']} from {data['template']} (platform {data['platform_name']})",
+        f"created {data['project_dir']} from {data['template']} "
+        f"(platform {output.escape_controls(data['platform_name'])})",
     )
     return 0
 
@@ -195,32 +196,46 @@ def _run_method(args: argparse.Namespace) -> int:
     with project.GeneratedProject(args.project, debug=args.debug) as generated:
         options = _typed_options(args, generated.options, method)
         start = time.monotonic()
-        getattr(generated, method)(options)
+        memory = getattr(generated, method)(options)
         seconds = time.monotonic() - start
-    data = {
-        "project_dir": str(generated.project_dir),
-        "command": method,
-        "seconds": round(seconds, 3),
-    }
-    _emit(args, data, f"{method} finished in {seconds:.2f} s: {data['project_dir']}")
+    data = {"project_dir": str(generated.project_dir), "seconds": round(seconds, 3)}
+    text = f"{method} finished in {seconds:.2f} s: {data['project_dir']}"
+    if method == "build":
+        data["memory"] = memory
+        text += _memory_line(memory)
+    output.emit(args, data, text)
     return 0
+
+
+def _memory_line(memory: dict[str, Any] | None) -> str:
+    """The memory report on one line (sizes, and the use against the board's limits)."""
+    if not memory:
+        return ""
+    sizes = " ".join(f"{key} {memory[key]}" for key in ("text", "data", "bss") if key in memory)
+    limits = [
+        f"{region} {memory[f'{region}_used']}/{memory[f'{region}_limit']}"
+        for region in ("flash", "ram")
+        if f"{region}_used" in memory and f"{region}_limit" in memory
+    ]
+    return f"\nmemory: {sizes}" + (f" ({', '.join(limits)} bytes used)" if limits else "")
 
 
 def _check(args: argparse.Namespace) -> int:
     """``check``: the conformance table; exit status 1 if any check failed."""
     project_dir = project.find_project_dir(args.project)
     results = check.run_checks(project_dir, args.option_strings, args.reply_timeout)
-    counts = {
-        status: sum(r.status == status for r in results) for status in ("pass", "fail", "skip")
-    }
+    counts = {status: sum(r.status == status for r in results) for status in check.STATUSES}
     data = {
         "project_dir": str(project_dir),
         "passed": counts["fail"] == 0,
         "checks": [dataclasses.asdict(result) for result in results],
     }
-    table = _table(
-        ("check", "result", "detail"), [[r.name, r.status.upper(), r.detail] for r in results]
+    table = output.table(
+        ("check", "result", "detail"),
+        [[r.name, r.status.upper().replace("_", " "), r.detail] for r in results],
     )
     summary = f"{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped"
-    _emit(args, data, f"{table}\n\n{summary}")
+    if counts["not_run"]:
+        summary += f", {counts['not_run']} not run"
+    output.emit(args, data, f"{table}\n\n{summary}", ok=data["passed"])
     return 0 if data["passed"] else 1

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from projectapi import mlf, standalone
+from projectapi.cli import output
+from projectapi.cli.parsing import add_command, add_json
 from projectapi.errors import ProjectAPIError
 from projectapi.project import GeneratedProject, TemplateProject
 
@@ -331,10 +333,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         out_dir.mkdir(parents=True, exist_ok=True)
         for name, array in report.outputs.items():
             np.save(out_dir / f"{name}.npy", array)
-    if args.json:
-        print(json.dumps(_report_json(report, args.print_top)))
-    else:
-        _print_report(report, args.print_top)
+    output.emit(
+        args,
+        _report_json(report, args.print_top),
+        lambda: _print_report(report, args.print_top),
+    )
     return 0
 
 
@@ -367,6 +370,21 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             np.save(input_files[name], array)
         report = run_project(project_dir, input_files, RunOptions(repeat=args.repeat))
     reference = list(example.example_reference(example.example_input()).values())
+    match = _compare(report.outputs, reference)
+    result = {
+        "outputs": {
+            name: {"device": got.reshape(-1).tolist(), "reference": np.asarray(want).tolist()}
+            for (name, got), want in zip(report.outputs.items(), reference, strict=False)
+        },
+        "runs": report.runs,
+        "mean_seconds": report.mean_seconds,
+        "match": match,
+    }
+    output.emit(args, result, lambda: _print_demo(report, reference, match), ok=match)
+    return 0 if match else 1
+
+
+def _print_demo(report: RunReport, reference: list[np.ndarray], match: bool) -> None:
     for (name, got), want in zip(report.outputs.items(), reference, strict=False):
         got, want = got.reshape(-1), np.asarray(want).reshape(-1)
         print(f"output {name}: {got.dtype} {got.size} values")
@@ -376,19 +394,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             diff = np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)), initial=0.0)
             print(f"  largest difference: {diff:.3g}")
     print(f"time per run: mean {report.mean_seconds * 1e3:.4f} ms over {report.runs} runs")
-    match = _compare(report.outputs, reference)
     print(
         "MATCH: outputs equal the numpy reference"
         if match
         else "MISMATCH: outputs differ from the numpy reference"
     )
-    return 0 if match else 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``run`` and ``demo``."""
-    run = subparsers.add_parser("run", help="build if needed and run a generated project's model")
-    run.add_argument("project_dir", metavar="PROJECT_DIR")
+    run = add_command(
+        subparsers,
+        "run",
+        "build if needed and run a generated project's model",
+        "projectapi run proj --input input=model.input.npy --print-top 3",
+    )
+    run.add_argument("project_dir", metavar="PROJECT_DIR", help="generated project directory")
     run.add_argument(
         "--input",
         action="append",
@@ -427,11 +448,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="host_driven projects: time every operator on the device and print a table "
         "sorted by time (graph models; AOT models say why they cannot)",
     )
-    run.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json(run)
     run.set_defaults(func=_cmd_run)
 
-    demo = subparsers.add_parser(
-        "demo", help="generate, build and run the bundled example model on the host template"
+    demo = add_command(
+        subparsers,
+        "demo",
+        "generate, build and run the bundled example model on the host template",
+        "projectapi demo --repeat 100",
     )
     demo.add_argument(
         "--project-dir",
@@ -439,4 +463,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="keep the generated project here (default: a temporary directory)",
     )
     demo.add_argument("--repeat", type=int, default=10, metavar="N", help="runs (default 10)")
+    add_json(demo)
     demo.set_defaults(func=_cmd_demo)

@@ -76,7 +76,9 @@ def generate(
     with TemplateProject("qemu") as template:
         project = template.generate_project(mlf, project_dir, settings)
     try:
-        project.build()
+        memory = project.build()
+        # build() returns the memory report it also writes beside the project.
+        assert memory == json.loads((project_dir / "memory_report.json").read_text())
     except BaseException:
         project.close()
         raise

@@ -85,8 +85,8 @@ class HostHandler(kit.FirmwareTemplate):
         """The user's extra C flags."""
         return ["set(PROJECTAPI_C_FLAGS {})".format(kit.cmake_quote(settings["cflags"]))]
 
-    def build(self, options: Dict[str, Any]) -> None:
-        """Build the program incrementally and report its section sizes."""
+    def build(self, options: Dict[str, Any]) -> Dict[str, int]:
+        """Build the program incrementally; return (and log) its section sizes."""
         settings = self.settings()
         result = cmake_build.build(
             str(_HERE),
@@ -98,6 +98,7 @@ class HostHandler(kit.FirmwareTemplate):
         )
         sizes = " ".join("{}={}".format(k, v) for k, v in result.sizes.items())
         self.log("built {} ({})".format(result.executable, sizes or "sizes unavailable"))
+        return dict(result.sizes)
 
     def flash(self, options: Dict[str, Any]) -> None:
         """Nothing to flash: the program runs in place on this machine."""

@@ -183,8 +183,9 @@ class QemuHandler(kit.FirmwareTemplate):
             kit.cmake_set("PROJECTAPI_LINK_FLAGS", board.link_flags()),
         ]
 
-    def build(self, options: Dict[str, Any]) -> None:
-        """Cross-build the firmware incrementally and check it against the board's limits."""
+    def build(self, options: Dict[str, Any]) -> Dict[str, object]:
+        """Cross-build the firmware incrementally, check it against the board's limits and
+        return the memory report (also written to memory_report.json)."""
         settings = self.settings()
         board = _BOARDS[settings["board"]]
         board.check_toolchain()
@@ -212,6 +213,7 @@ class QemuHandler(kit.FirmwareTemplate):
             pathlib.Path(result.executable).unlink()  # never flash an image that does not fit
         report.check()
         self.log("built {}".format(result.executable))
+        return report.as_json()
 
     def flash(self, options: Dict[str, Any]) -> None:
         """Check the image and the emulator; QEMU itself starts when the transport opens."""
