@@ -10,43 +10,19 @@ executors can drive every archive. Standard library only.
 
 from __future__ import annotations
 
-import json
 import pathlib
-import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from . import graph_glue
-
-# DLPack type codes by dtype prefix (generated-code-abi.md 9).
-_DTYPE_CODES = {"int": 0, "uint": 1, "float": 2, "bfloat": 4}
-_DTYPE_RE = re.compile(r"^(int|uint|float|bfloat)(\d+)$")
-_RELAY_PARAM_RE = re.compile(r"%([A-Za-z0-9_.:]+): Tensor\[\(([^)]*)\), (\w+)\]")
-_RELAY_TENSOR_RE = re.compile(r"Tensor\[\(([^)]*)\), (\w+)\]")
+from .archive import ArchiveFormatError, relay
+from .archive.dtypes import element_count, item_bytes
+from .archive.metadata import METADATA, DeclaredTensor, parse_metadata
+from .archive.tensors import TensorSpec
 
 
 class ModelGlueError(ValueError):
     """The extracted model cannot be glued: the message names what is wrong with it."""
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    """One model input or output as the glue sees it."""
-
-    name: str
-    dtype: str
-    shape: Tuple[int, ...]
-    nbytes: int
-
-    @property
-    def c_name(self) -> str:
-        """The member name TVM uses in the C interface structs (every non-alphanumeric -> _)."""
-        return re.sub(r"[^0-9A-Za-z]", "_", self.name)
-
-    @property
-    def dl_dtype(self) -> Tuple[int, int, int]:
-        """(code, bits, lanes) of this tensor's DLPack data type."""
-        return parse_dtype(self.dtype)
 
 
 @dataclass(frozen=True)
@@ -69,59 +45,25 @@ class ModelInfo:
         return "tvmgen_" + self.name if self.name else "tvmgen"
 
 
-def parse_dtype(dtype: str) -> Tuple[int, int, int]:
-    """Return (code, bits, lanes) for a dtype name such as ``float32``."""
-    match = _DTYPE_RE.match(dtype)
-    if not match:
-        raise ModelGlueError(f"unsupported tensor dtype {dtype!r} (expected int/uint/float N)")
-    return _DTYPE_CODES[match.group(1)], int(match.group(2)), 1
-
-
-def _itemsize(dtype: str) -> int:
-    return (parse_dtype(dtype)[1] + 7) // 8
-
-
 def _shape_or_flat(shape: Optional[Tuple[int, ...]], dtype: str, nbytes: int) -> Tuple[int, ...]:
-    """Keep a parsed shape only if it agrees with the byte size; else 1-D [elements]."""
-    itemsize = _itemsize(dtype)
-    if shape is not None:
-        count = 1
-        for dim in shape:
-            count *= dim
-        if count * itemsize == nbytes:
-            return shape
-    return (nbytes // itemsize,)
+    """Keep a known shape only if it agrees with the byte size; else 1-D [elements]."""
+    if shape is not None and element_count(shape) * item_bytes(dtype) == nbytes:
+        return shape
+    return (nbytes // item_bytes(dtype),)
 
 
-def _parse_dims(text: str) -> Optional[Tuple[int, ...]]:
-    try:
-        return tuple(int(part) for part in text.replace(" ", "").split(",") if part)
-    except ValueError:
-        return None
-
-
-def _relay_shapes(relay_text: str) -> Tuple[Dict[str, Tuple[int, ...]], List[Tuple[int, ...]]]:
-    """Input shapes by name and output shapes in order from the main function's signature."""
-    start = relay_text.find("def @main(")
-    if start < 0:
-        return {}, []
-    header = relay_text[start : relay_text.find("{", start)]
-    params, _, ret = header.partition(") ->")
-    inputs = {}
-    for name, dims, _dtype in _RELAY_PARAM_RE.findall(params):
-        parsed = _parse_dims(dims)
-        if parsed is not None:
-            inputs[name] = parsed
-    outputs = [_parse_dims(dims) for dims, _dtype in _RELAY_TENSOR_RE.findall(ret)]
-    return inputs, [shape for shape in outputs if shape is not None]
-
-
-def _tensors(entries: dict, shapes: List[Optional[Tuple[int, ...]]]) -> Tuple[TensorSpec, ...]:
+def _tensors(
+    declared: Tuple[DeclaredTensor, ...], shapes: List[Optional[Tuple[int, ...]]]
+) -> Tuple[TensorSpec, ...]:
+    """Glue tensors: metadata's dtype and size, with the best known shape that fits them."""
     specs = []
-    for index, (name, info) in enumerate(entries.items()):
+    for index, tensor in enumerate(declared):
+        if tensor.dtype is None or tensor.size is None:
+            raise ModelGlueError(f"metadata.json: tensor {tensor.name!r} lacks a dtype or size")
         shape = shapes[index] if index < len(shapes) else None
-        dtype, nbytes = str(info["dtype"]), int(info["size"])
-        specs.append(TensorSpec(name, dtype, _shape_or_flat(shape, dtype, nbytes), nbytes))
+        specs.append(
+            TensorSpec(tensor.name, tensor.dtype, _shape_or_flat(shape, tensor.dtype, tensor.size))
+        )
     return tuple(specs)
 
 
@@ -141,34 +83,30 @@ def _check_c_interface(header: pathlib.Path) -> None:
 
 
 def read_model(model_dir: pathlib.Path) -> ModelInfo:
-    """Describe the single AOT model of an extracted MLF tree (version 7, TVM >= 0.11)."""
+    """Describe the single AOT or graph model of an extracted MLF tree (TVM >= 0.11)."""
     try:
-        metadata = json.loads((model_dir / "metadata.json").read_text())
-    except (OSError, ValueError) as error:
-        raise ModelGlueError(f"cannot read the model's metadata.json: {error}") from None
-    modules = metadata.get("modules")
-    if not isinstance(modules, dict) or len(modules) != 1:
-        raise ModelGlueError("the archive must hold exactly one full-model module (MLF version 7)")
-    name, module = next(iter(modules.items()))
-    executors = module.get("executors")
-    if executors not in (["aot"], ["graph"]):
-        raise ModelGlueError(
-            f"model {name!r} uses executor {executors}; templates run AOT and graph models"
-        )
-    try:
-        graph = graph_glue.read_graph(model_dir, name) if executors == ["graph"] else None
-    except graph_glue.GraphGlueError as error:
+        return _read_model(model_dir)
+    except ArchiveFormatError as error:
         raise ModelGlueError(str(error)) from None
-    main = module["memory"]["functions"]["main"][0]
-    if "inputs" not in main or "outputs" not in main:
+
+
+def _read_model(model_dir: pathlib.Path) -> ModelInfo:
+    try:
+        metadata = parse_metadata((model_dir / METADATA).read_bytes())
+    except OSError as error:
+        raise ModelGlueError(f"cannot read the model's metadata.json: {error}") from None
+    if len(metadata.models) != 1:
+        raise ModelGlueError("the archive must hold exactly one full-model module")
+    model = metadata.models[0]
+    name = model.name
+    if model.executor is None:
+        raise ModelGlueError(
+            f"model {name!r} uses executor {model.executor}; templates run AOT and graph models"
+        )
+    graph = graph_glue.read_graph(model_dir, name) if model.executor == "graph" else None
+    if not model.inputs or not model.outputs:
         raise ModelGlueError("metadata.json lacks main inputs/outputs (export with TVM >= 0.11)")
-    relay = model_dir / "src" / f"{name}.relay"
-    if graph is not None:
-        input_shapes, output_shapes = graph.input_shapes, list(graph.output_shapes)
-    elif relay.is_file():
-        input_shapes, output_shapes = _relay_shapes(relay.read_text())
-    else:
-        input_shapes, output_shapes = {}, []
+    input_shapes, output_shapes = _shapes(model_dir, name, graph)
     sources = tuple(sorted((model_dir / "codegen" / "host" / "src").glob("*.c")))
     if not sources:
         raise ModelGlueError("the archive has no generated C sources in codegen/host/src")
@@ -180,13 +118,27 @@ def read_model(model_dir: pathlib.Path) -> ModelInfo:
         name=name,
         interface="c" if header.is_file() else "packed",
         has_system_lib=any("TVMSystemLibEntryPoint" in src.read_text() for src in sources),
-        inputs=_tensors(main["inputs"], [input_shapes.get(n) for n in main["inputs"]]),
-        outputs=_tensors(main["outputs"], list(output_shapes)),
+        inputs=_tensors(model.inputs, [input_shapes.get(t.name) for t in model.inputs]),
+        outputs=_tensors(model.outputs, output_shapes),
         sources=sources,
         include_dir=include_dir if include_dir.is_dir() else None,
-        workspace_size_bytes=int(main.get("workspace_size_bytes", 0)),
+        workspace_size_bytes=model.memory[0].workspace_size_bytes if model.memory else 0,
         graph=graph,
     )
+
+
+def _shapes(
+    model_dir: pathlib.Path, name: str, graph: Optional[graph_glue.GraphModel]
+) -> Tuple[Dict[str, Tuple[int, ...]], List[Optional[Tuple[int, ...]]]]:
+    """Input shapes by name and output shapes in order: from the graph, else the Relay text."""
+    if graph is not None:
+        return dict(graph.input_shapes), list(graph.output_shapes)
+    text = model_dir / "src" / f"{name}.relay"
+    if not text.is_file():
+        return {}, []
+    params, results = relay.main_signature(text.read_text(errors="replace"))
+    inputs = {key: shape for key, (shape, _dtype) in params.items() if shape is not None}
+    return inputs, [shape for shape, _dtype in results]
 
 
 def _c_string(text: str) -> str:
@@ -207,10 +159,10 @@ def _tables(kind: str, specs: Tuple[TensorSpec, ...]) -> List[str]:
     for i, spec in enumerate(specs):
         lines.append(f"static int64_t {kind}_shape_{i}[] = {{{_dims(spec.shape)}}};")
         lines.append(
-            f"static uint8_t {kind}_data_{i}[{max(spec.nbytes, 1)}] __attribute__((aligned(16)));"
+            f"static uint8_t {kind}_data_{i}[{max(spec.size_bytes, 1)}] __attribute__((aligned(16)));"
         )
     descs = [
-        f"  {{{_c_string(s.name)}, {_dtype_init(s)}, {len(s.shape)}, {kind}_shape_{i}, {s.nbytes}}}"
+        f"  {{{_c_string(s.name)}, {_dtype_init(s)}, {len(s.shape)}, {kind}_shape_{i}, {s.size_bytes}}}"
         for i, s in enumerate(specs)
     ] or ["  {0}"]
     lines.append(f"const projectapi_tensor_desc_t projectapi_model_{kind}s[] = {{")
@@ -239,44 +191,6 @@ _PACKED_PROTO = (
 )
 
 
-def glue_header() -> str:
-    """The firmware glue contract (docs/architecture.md), identical for every model."""
-    return """\
-/* Model glue: tensor tables and one entry point. Generated by projectapi. */
-#ifndef PROJECTAPI_MODEL_GLUE_H_
-#define PROJECTAPI_MODEL_GLUE_H_
-
-#include <stddef.h>
-#include <stdint.h>
-
-#include <dlpack/dlpack.h>
-
-typedef struct {
-  const char* name;
-  DLDataType dtype;
-  int32_t ndim;
-  const int64_t* shape;
-  size_t nbytes;
-} projectapi_tensor_desc_t;
-
-extern const projectapi_tensor_desc_t projectapi_model_inputs[];
-extern const size_t projectapi_model_num_inputs;
-extern const projectapi_tensor_desc_t projectapi_model_outputs[];
-extern const size_t projectapi_model_num_outputs;
-extern void* const projectapi_model_input_data[];
-extern void* const projectapi_model_output_data[];
-
-/* Prepares the model (graph models: creates the executor and loads the parameters); cheap
- * after the first call. 0 on success. */
-int32_t projectapi_model_init(void);
-
-/* Runs the model once on the static buffers above; 0 on success. */
-int32_t projectapi_model_run(void);
-
-#endif /* PROJECTAPI_MODEL_GLUE_H_ */
-"""
-
-
 def glue_source(model: ModelInfo) -> str:
     """``model_glue.c`` for one model: tables, buffers, ``projectapi_model_init/run``."""
     lines = [
@@ -287,14 +201,10 @@ def glue_source(model: ModelInfo) -> str:
     ]
     if model.interface == "c":
         lines.append(f"#include <{model.mangled.lower()}.h>")
-    if model.graph is not None:
-        lines += graph_glue.INCLUDES
     lines.append("")
     lines += _tables("input", model.inputs) + _tables("output", model.outputs)
     lines.append("")
-    if model.graph is not None:
-        sizes = ([s.nbytes for s in model.inputs], [s.nbytes for s in model.outputs])
-        lines += graph_glue.run_source(model.graph, [s.name for s in model.inputs], sizes)
+    if model.graph is not None:  # init and run are c/graph_model.c's
         return "\n".join(lines) + "\n"
     lines += ["int32_t projectapi_model_init(void) { return 0; }", ""]
     in_ptrs = [f"input_data_{i}" for i in range(len(model.inputs))]
@@ -436,15 +346,21 @@ def _c_interface_registry(model: ModelInfo) -> List[str]:
 def write_glue(model: ModelInfo, dest_dir: pathlib.Path, project_type: str) -> List[pathlib.Path]:
     """Write the glue ``project_type`` links into ``dest_dir``; return its C sources.
 
-    ``aot_standalone`` calls the model through ``model_glue.c`` (graph models through the
-    system library as well); ``host_driven`` firmware needs only the system library.
+    ``aot_standalone`` calls the model through ``model_glue.c`` (graph models through
+    ``c/graph_model.c``, in the firmware's ``c/`` folder beside ``dest_dir``, and the system
+    library); ``host_driven`` firmware needs only the system library. The glue's header is
+    ``c/model_glue.h``, the same for every model.
     """
     dest_dir.mkdir(parents=True, exist_ok=True)
-    (dest_dir / "model_glue.h").write_text(glue_header())
     written = []
     if project_type == "aot_standalone":
         written.append(dest_dir / "model_glue.c")
         written[-1].write_text(glue_source(model))
+    if project_type == "aot_standalone" and model.graph is not None:
+        sizes = ([s.size_bytes for s in model.inputs], [s.size_bytes for s in model.outputs])
+        data = graph_glue.data_header(model.graph, [s.name for s in model.inputs], sizes)
+        (dest_dir / graph_glue.DATA_HEADER).write_text(data)
+        written.append(dest_dir.parent / "c" / graph_glue.RUN_SOURCE)
     registry = registry_source(model)
     if registry is not None and (project_type == "host_driven" or model.graph is not None):
         written.append(dest_dir / "model_registry.c")
