@@ -25,6 +25,11 @@ class GraphEntry:
     storage_id: int
 
     @property
+    def dl_dtype(self) -> Tuple[int, int, int]:
+        """(code, bits, lanes) of the entry's DLPack data type."""
+        return parse_dtype(self.dtype)
+
+    @property
     def nbytes(self) -> int:
         """Bytes of the entry's tensor in memory."""
         return element_count(self.shape) * item_bytes(self.dtype)

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from microtvm_kit.archive import ArchiveFormatError
-from microtvm_kit.archive.dtypes import parse_dtype
-from microtvm_kit.archive.graph import GraphSpec, parse_graph
+from microtvm_kit.archive.graph import GraphEntry, GraphSpec, parse_graph
 
 from .errors import SessionError
-from .rpc_codec import DataType
 
 
 class GraphError(SessionError):
     """The graph JSON is malformed or uses something this executor cannot run."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One node output (a node entry): its tensor type and storage block."""
-
-    shape: tuple[int, ...]
-    dtype: DataType
-    storage_id: int
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes of the entry's tensor."""
-        return math.prod(self.shape) * self.dtype.itemsize
 
 
 @dataclass(frozen=True)
@@ -47,7 +30,7 @@ class Graph:
     """A parsed graph: entries, operators in execution order, named inputs, outputs."""
 
     num_nodes: int
-    entries: tuple[Entry, ...]
+    entries: tuple[GraphEntry, ...]  # dtype names; ``dl_dtype`` gives the DLPack triple
     operators: tuple[Operator, ...]
     arg_names: tuple[str, ...]
     arg_entries: dict[str, int]
@@ -66,10 +49,6 @@ class Graph:
     @classmethod
     def _from_spec(cls, spec: GraphSpec) -> Graph:
         """What the host walks: typed entries and the operators in order (no copies, no nops)."""
-        entries = tuple(
-            Entry(entry.shape, DataType(*parse_dtype(entry.dtype)), entry.storage_id)
-            for entry in spec.entries
-        )
         operators = []
         for index, node in enumerate(spec.nodes):
             if node.op == "null":
@@ -81,7 +60,9 @@ class Graph:
             operators.append(Operator(index, node.name, node.func_name, node.inputs, node.outputs))
         arg_names = tuple(spec.nodes[n].name for n in spec.arg_nodes)
         arg_entries = {spec.nodes[n].name: spec.nodes[n].outputs[0] for n in spec.arg_nodes}
-        return cls(len(spec.nodes), entries, tuple(operators), arg_names, arg_entries, spec.heads)
+        return cls(
+            len(spec.nodes), spec.entries, tuple(operators), arg_names, arg_entries, spec.heads
+        )
 
     def storage_sizes(self) -> list[int]:
         """Bytes per storage id: the largest entry using it, rounded up to 4 (float32 units)."""
