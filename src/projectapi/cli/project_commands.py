@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from projectapi import check, project
+from projectapi import check, mlf, project
 from projectapi.server import ProjectOption
 
 _PROJECT_HELP = "a project directory, or the name of a built-in template"
@@ -165,6 +165,7 @@ def _info(args: argparse.Namespace) -> int:
 
 def _create(args: argparse.Namespace) -> int:
     """``create``: generate a project from a template and check that its server answers."""
+    mlf.validate(args.mlf)  # a bad archive is refused before any template is launched
     with project.TemplateProject(args.template, debug=args.debug) as template:
         options = _typed_options(args, template.options, "generate_project")
         with template.generate_project(args.mlf, args.project_dir, options) as generated:

@@ -132,18 +132,21 @@ class ModelLibrary:
 
 
 @contextmanager
-def _as_user_error() -> Iterator[None]:
-    """The project-side reader's format errors, as the user errors of this package."""
+def _as_user_error(location: Path) -> Iterator[None]:
+    """The reader's format errors as user errors of this package, each naming the archive."""
     try:
         yield
-    except ArchiveFormatError as error:
-        raise MLFError(str(error)) from None
+    except (ArchiveFormatError, MLFError) as error:
+        message = str(error)
+        if not message.startswith(str(location)):
+            message = f"{location}: {message}"
+        raise MLFError(message) from None
 
 
 def open_library(path: str | os.PathLike[str]) -> ModelLibrary:
     """Read an MLF tar (plain or gzip) or extracted directory; raise MLFError if unusable."""
     location = Path(path)
-    with _as_user_error():
+    with _as_user_error(location):
         files = read_model_files(location)
         if METADATA not in files:
             raise MLFError(f"{METADATA}: missing (every Model Library Format archive has one)")
