@@ -8,8 +8,8 @@ a ``GraphSpec`` index it without further checks.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .dtypes import element_count, item_bytes, parse_dtype
 from .errors import ArchiveFormatError
@@ -55,6 +55,7 @@ class GraphSpec:
     arg_nodes: Tuple[int, ...]
     heads: Tuple[int, ...]  # entry ids
     minified: str  # the JSON without whitespace, as a firmware embeds it
+    document: Mapping[str, Any] = field(repr=False)  # the parsed JSON object itself
 
     def inputs(self) -> Dict[str, GraphEntry]:
         """Argument node name (model input or bound parameter) -> its entry."""
@@ -137,7 +138,7 @@ def _graph(doc: Dict[str, Any], member: str) -> GraphSpec:
     if any(not 0 <= n < len(nodes) or not parsed[n].outputs for n in arg_nodes):
         raise ArchiveFormatError(f"{member}: arg_nodes names a missing node")
     heads = tuple(entry_id(ref) for ref in _list(doc["heads"], "heads"))
-    return GraphSpec(parsed, entries, arg_nodes, heads, json.dumps(doc, separators=(",", ":")))
+    return GraphSpec(parsed, entries, arg_nodes, heads, json.dumps(doc, separators=(",", ":")), doc)
 
 
 def _list(value: Any, what: str) -> List[Any]:

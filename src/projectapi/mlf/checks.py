@@ -183,12 +183,12 @@ def _check_size_macros(
 
 def _check_graph(model: Model, defined: dict[str, str] | None) -> list[Problem]:
     """The graph exists, its operators are defined, and every input node is bound."""
-    if model.graph is None or model.graph_member is None:
+    if model.graph_spec is None or model.graph_member is None:
         return [Problem("executor-config/graph", f"graph model '{model.name}' has no graph JSON")]
     member = model.graph_member
     problems = []
     if defined is not None:
-        for node in model.graph.nodes:
+        for node in model.graph_spec.nodes:
             if node.op == "tvm_op" and node.func_name not in defined:
                 problems.append(
                     Problem(
@@ -202,7 +202,7 @@ def _check_graph(model: Model, defined: dict[str, str] | None) -> list[Problem]:
         if params_problems:
             return problems + params_problems
     bound = {tensor.name for tensor in model.inputs} | set(model.params())
-    graph_inputs, _outputs = graph_io_types(model.graph)
+    graph_inputs, _outputs = graph_io_types(model.graph_spec)
     for name in graph_inputs:
         if name not in bound:
             problems.append(

@@ -84,7 +84,8 @@ class Model:
     sources: tuple[str, ...]  # members under codegen/host/src and codegen/host/lib
     header: str | None  # member name of the C interface header
     graph_member: str | None
-    graph: GraphSpec | None = field(repr=False)
+    graph: Mapping[str, Any] | None = field(repr=False)  # the parsed graph JSON
+    graph_spec: GraphSpec | None = field(repr=False)  # the same, checked and typed
     params_member: str | None
     params_data: bytes | None = field(repr=False)
 
@@ -246,7 +247,8 @@ def _build_model(
         sources=tuple(sources),
         header=header,
         graph_member=graph_member,
-        graph=graph,
+        graph=graph.document if graph else None,
+        graph_spec=graph,
         params_member=params_member,
         params_data=files[params_member] if params_member else None,
     )
