@@ -68,7 +68,7 @@ def _tensors(
 
 
 def _check_c_interface(header: pathlib.Path) -> None:
-    """Refuse C-interface variants the glue cannot call (generated-code-abi.md 4.1 items 5-7)."""
+    """Refuse C-interface variants the glue cannot call (docs/generated-code.md)."""
     text = header.read_text()
     for marker, what in (
         ("_workspace_pools {", "external workspace or constant pools"),
@@ -216,7 +216,7 @@ def glue_source(model: ModelInfo) -> str:
         return "\n".join(lines) + "\n"
     # Packed entry point: one DLTensor per input then output, built once at compile time. The
     # generated main reads one type code per argument *and per pool*, so the code array is
-    # larger than the argument count (generated-code-abi.md 5.3).
+    # larger than the argument count (docs/generated-code.md).
     tensors = []
     for kind, specs in (("input", model.inputs), ("output", model.outputs)):
         for i, spec in enumerate(specs):
@@ -248,7 +248,7 @@ def glue_source(model: ModelInfo) -> str:
 
 
 def _registry_blob(names: List[str]) -> str:
-    """A registry names blob as a C literal (crt-device-api.md 7.1); the literal's NUL ends it."""
+    """A registry names blob as a C literal (docs/generated-code.md); the literal's NUL ends it."""
     count = len(names)
     body = "".join(name + "\\000" for name in names)
     return f'"\\{count & 0xFF:03o}\\{count >> 8:03o}{body}"'

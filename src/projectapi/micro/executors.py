@@ -1,6 +1,6 @@
 """Model executors over a device session: AOT, device-side graph, host-side graph.
 
-Request sequences follow TVM v0.14's host (minrpc.md 9.1-9.3), so the same device answers
+Request sequences follow TVM v0.14's host (docs/micro.md), so the same device answers
 either host. Every executor is a context manager; ``release()`` frees its device objects.
 """
 

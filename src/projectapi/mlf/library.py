@@ -2,7 +2,7 @@
 
 Everything ``metadata.json`` records is read from it; what it does not record (interface API,
 unpacked API, system library, shapes) is recovered from the generated sources as
-``generated-code-abi.md`` describes. Names are always the metadata's (AOT's TVMMetadata calls a
+docs/generated-code.md describes. Names are always the metadata's (AOT's TVMMetadata calls a
 single output ``output0`` where ``metadata.json`` says ``output``; the latter wins).
 """
 
@@ -260,7 +260,7 @@ def _interface(
     """(interface API, unpacked API) of an AOT model; neither is recorded in metadata.json.
 
     The C interface is the one with a header; the AOT main takes typed data pointers exactly
-    when the API is unpacked (generated-code-abi.md 5, 7.2).
+    when the API is unpacked (docs/generated-code.md).
     """
     if executor != "aot":
         return None, None

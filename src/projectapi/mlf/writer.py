@@ -2,7 +2,7 @@
 
 For people who bring their own generated code: an AOT model with the C interface
 (``tvmgen_<M>_run(struct tvmgen_<M>_inputs*, struct tvmgen_<M>_outputs*)``). The archive has
-what TVM 0.14 writes for such a model (model-library-format.md 3.1): ``metadata.json`` with
+what TVM 0.14 writes for such a model (docs/mlf.md): ``metadata.json`` with
 inputs and outputs in ``memory.functions.main``, the sources as ``codegen/host/src/<M>_lib<k>``,
 the interface header (given, or generated from the description), an empty
 ``parameters/<M>.params`` and a ``src/<M>.relay`` stating ``@main``'s signature. The result is
@@ -32,7 +32,7 @@ from projectapi.mlf.library import INCLUDE_DIR, SOURCE_DIR, ModelLibrary, open_l
 from projectapi.mlf.params import write_params
 
 # Lower case only: TVM's own C-interface code does not compile for names with capitals
-# (generated-code-abi.md 2), and the name becomes part of C identifiers.
+# (docs/generated-code.md), and the name becomes part of C identifiers.
 _MODEL_NAME_RE = re.compile(r"[a-z_][a-z0-9_]*")
 _SOURCE_EXTENSIONS = (".c", ".cc", ".cpp")
 # What TVM records for Target("c").
