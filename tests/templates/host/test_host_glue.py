@@ -57,6 +57,8 @@ def test_generated_glue_compiles_cleanly(models, name, project_type, tmp_path) -
     written = model_glue.write_glue(model, tmp_path / "glue", project_type)
     names = {path.name for path in written}
     assert ("graph_model.c" in names) == (project_type == "aot_standalone" and bool(model.graph))
+    packed_aot = model.graph is None and model.interface == "packed"
+    assert ("aot_packed_model.c" in names) == (project_type == "aot_standalone" and packed_aot)
     assert ("model_glue.c" in names) == (project_type == "aot_standalone")
     assert ("model_registry.c" in names) == (
         not model.has_system_lib and (project_type == "host_driven" or model.graph is not None)
