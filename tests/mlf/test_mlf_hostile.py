@@ -80,6 +80,16 @@ def _tensor_named(name: str) -> Callable[[Path], Path]:
     return build
 
 
+def _model_named(name: str) -> Callable[[Path], Path]:
+    def build(path: Path) -> Path:
+        files = shared_files(_GOOD)
+        metadata = metadata_of(files)
+        metadata["modules"] = {name: metadata["modules"].pop("default")}
+        return files_tar(path, with_metadata(files, metadata))
+
+    return build
+
+
 def _members(*members: tuple) -> Callable[[Path], Path]:
     return lambda path: write_tar(path, [member("ok.txt", b"fine"), *members])
 
@@ -122,6 +132,10 @@ HOSTILE: dict[str, tuple[Callable[[Path], Path], str]] = {
     "metadata nested 100000 deep": (_deep_metadata, r"metadata\.json: JSON nested too deeply"),
     "output named ../../x": (_tensor_named("../../x"), r"output '\.\./\.\./x': not a plain name"),
     "output named /tmp/x": (_tensor_named("/tmp/x"), r"output '/tmp/x': not a plain name"),
+    "model name of 100000 characters": (
+        _model_named("m" * 100_000),
+        r"model name 'm{80}\.\.\. \(100000 characters\)' is not usable in C symbols",
+    ),
 }
 
 

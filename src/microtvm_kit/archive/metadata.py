@@ -8,15 +8,19 @@ Version 7 lists models under ``modules``; versions 5 and 6 (and a version 7 with
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Type, Union
 
+from ..safe_tar import shown_name
 from .errors import ArchiveFormatError
 
 METADATA = "metadata.json"
 SUPPORTED_VERSIONS = (5, 6, 7)
 _REQUIRED = object()
+# The generated code's symbols embed the model name (tvmgen_<name>_run).
+_MODEL_NAME_RE = re.compile(r"[A-Za-z0-9_]{0,128}")
 
 
 def load_json_object(data: bytes, member: str) -> Dict[str, Any]:
@@ -110,7 +114,7 @@ def parse_metadata(data: bytes) -> Metadata:
     version = raw.get("version")
     if type(version) is not int or version not in SUPPORTED_VERSIONS:
         raise ArchiveFormatError(
-            f"{METADATA}: unsupported format version {version!r} "
+            f"{METADATA}: unsupported format version {version!r:.40} "
             f"(supported: {', '.join(map(str, SUPPORTED_VERSIONS))})"
         )
     entries = tuple(
@@ -127,13 +131,20 @@ def _raw_entries(raw: Dict[str, Any], version: int) -> List[Tuple[str, Dict[str,
             raise ArchiveFormatError(f"{METADATA}: modules: empty (no model in the archive)")
         for name, obj in modules.items():
             if not isinstance(obj, dict):
-                raise ArchiveFormatError(f"{METADATA}: modules.{name}: expected an object")
-        return [(name, obj, f"modules.{name}.") for name, obj in modules.items()]
+                raise ArchiveFormatError(
+                    f"{METADATA}: modules.{shown_name(name)}: expected an object"
+                )
+        return [(name, obj, f"modules.{shown_name(name)}.") for name, obj in modules.items()]
     return [(checked_field(raw, "model_name", str, ""), raw, "")]
 
 
 def _model_entry(name: str, obj: Dict[str, Any], where: str) -> ModelEntry:
-    """Check one model's object: style, executor, memory and declared tensors."""
+    """Check one model's object: name, style, executor, memory and declared tensors."""
+    if not _MODEL_NAME_RE.fullmatch(name):
+        raise ArchiveFormatError(
+            f"{METADATA}: model name '{shown_name(name)}' is not usable in C symbols "
+            "(letters, digits and '_', at most 128 characters)"
+        )
     memory = checked_field(obj, "memory", dict, where, {})
     main = main_entries(memory, where)
     return ModelEntry(
@@ -190,7 +201,9 @@ def _declared(main: List[Dict[str, Any]], kind: str, where: str) -> Tuple[Declar
         path = f"{where}memory.functions.main[{i}]."
         for name, info in checked_field(item, kind, dict, path, {}).items():
             if not isinstance(info, dict):
-                raise ArchiveFormatError(f"{METADATA}: {path}{kind}.{name}: expected an object")
+                raise ArchiveFormatError(
+                    f"{METADATA}: {path}{kind}.{shown_name(name)}: expected an object"
+                )
             dtype, size = info.get("dtype"), info.get("size")
             result.append(
                 DeclaredTensor(

@@ -11,6 +11,7 @@ import struct
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Tuple
 
+from ..safe_tar import shown_name
 from .errors import ArchiveFormatError
 
 LIST_MAGIC = 0xF7E58D4F05049CB7
@@ -106,20 +107,28 @@ def _name(cursor: _Cursor, index: int) -> str:
 
 def _entry(cursor: _Cursor, name: str) -> ParamEntry:
     """Check one saved NDArray header and skip its data."""
-    magic, _reserved = cursor.unpack("QQ", f"the header of array '{name}'")
+    magic, _reserved = cursor.unpack("QQ", f"the header of array '{shown_name(name)}'")
     if magic != TENSOR_MAGIC:
         raise ParamsFormatError(
-            f"array '{name}': tensor magic is {magic:#018x}, expected {TENSOR_MAGIC:#018x}"
+            f"array '{shown_name(name)}': tensor magic is {magic:#018x}, expected {TENSOR_MAGIC:#018x}"
         )
-    device_type, _device_id, ndim = cursor.unpack("iii", f"the device and rank of array '{name}'")
+    device_type, _device_id, ndim = cursor.unpack(
+        "iii", f"the device and rank of array '{shown_name(name)}'"
+    )
     if device_type != CPU_DEVICE:
-        raise ParamsFormatError(f"array '{name}': device type {device_type}, only CPU (1) is valid")
+        raise ParamsFormatError(
+            f"array '{shown_name(name)}': device type {device_type}, only CPU (1) is valid"
+        )
     if not 0 <= ndim <= _MAX_NDIM:
-        raise ParamsFormatError(f"array '{name}': rank {ndim} out of range 0..{_MAX_NDIM}")
-    dl_type = cursor.unpack("BBH", f"the dtype of array '{name}'")
-    shape = cursor.unpack(f"{ndim}q", f"the shape of array '{name}'")
+        raise ParamsFormatError(
+            f"array '{shown_name(name)}': rank {ndim} out of range 0..{_MAX_NDIM}"
+        )
+    dl_type = cursor.unpack("BBH", f"the dtype of array '{shown_name(name)}'")
+    shape = cursor.unpack(f"{ndim}q", f"the shape of array '{shown_name(name)}'")
     if any(dim < 0 for dim in shape):
-        raise ParamsFormatError(f"array '{name}': negative dimension in shape {list(shape)}")
-    (size,) = cursor.unpack("q", f"the data size of array '{name}'")
-    offset = cursor.take(size, f"the data of array '{name}'")
+        raise ParamsFormatError(
+            f"array '{shown_name(name)}': negative dimension in shape {list(shape)}"
+        )
+    (size,) = cursor.unpack("q", f"the data size of array '{shown_name(name)}'")
+    offset = cursor.take(size, f"the data of array '{shown_name(name)}'")
     return ParamEntry(name, (dl_type[0], dl_type[1], dl_type[2]), shape, offset, size)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from microtvm_kit.archive import ArchiveFormatError
 from microtvm_kit.archive.graph import GraphEntry, GraphSpec, parse_graph
+from microtvm_kit.safe_tar import shown_name
 
 from .errors import SessionError
 
@@ -54,9 +55,13 @@ class Graph:
             if node.op == "null":
                 continue
             if node.op != "tvm_op":
-                raise GraphError(f"graph node '{node.name}' has unsupported op '{node.op}'")
+                raise GraphError(
+                    f"graph node '{shown_name(node.name)}' has unsupported op '{node.op}'"
+                )
             if node.func_name in ("__nop", "__copy") or not isinstance(node.func_name, str):
-                raise GraphError(f"graph node '{node.name}' uses unsupported '{node.func_name}'")
+                raise GraphError(
+                    f"graph node '{shown_name(node.name)}' uses unsupported '{node.func_name}'"
+                )
             operators.append(Operator(index, node.name, node.func_name, node.inputs, node.outputs))
         arg_names = tuple(spec.nodes[n].name for n in spec.arg_nodes)
         arg_entries = {spec.nodes[n].name: spec.nodes[n].outputs[0] for n in spec.arg_nodes}

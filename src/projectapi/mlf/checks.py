@@ -79,7 +79,7 @@ def _check_tensors(model: Model) -> list[Problem]:
     problems = []
     for kind, tensors in (("input", model.inputs), ("output", model.outputs)):
         for tensor in tensors:
-            where = f"model '{model.name}' {kind} '{shown_name(tensor.name)}'"
+            where = f"model '{shown_name(model.name)}' {kind} '{shown_name(tensor.name)}'"
             if not is_plain_name(tensor.name):
                 problems.append(
                     Problem(
