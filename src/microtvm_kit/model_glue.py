@@ -273,7 +273,7 @@ def registry_source(model: ModelInfo) -> Optional[str]:
         names = funcs = [run, getter]
         lines += [_PACKED_PROTO.format(name=name) for name in names]
     else:
-        names, funcs = [run, getter], ["packed_run", "get_c_metadata"]
+        names, funcs = [run, getter], ["projectapi_packed_run", "projectapi_get_c_metadata"]
         lines += _c_interface_registry(model)
     lines += [
         "",
@@ -289,38 +289,22 @@ def registry_source(model: ModelInfo) -> Optional[str]:
 
 
 def _c_interface_registry(model: ModelInfo) -> List[str]:
-    """A packed ``run`` adapter and a ``TVMMetadata`` for a C-interface model."""
+    """The model's parts of ``c/c_interface_adapter.h``: its TVMMetadata and the struct call."""
     n_in, n_out = len(model.inputs), len(model.outputs)
     in_ptrs = [f"((DLTensor*)args[{i}].v_handle)->data" for i in range(n_in)]
     out_ptrs = [f"((DLTensor*)args[{n_in + i}].v_handle)->data" for i in range(n_out)]
     # TVMMetadata names outputs output0, output1, ... whatever the C interface calls them.
     out_names = [f"output{i}" for i in range(n_out)]
-    lines = [f"#include <{model.mangled.lower()}.h>", ""]
+    lines = [f"#include <{model.mangled.lower()}.h>", '#include "c_interface_adapter.h"', ""]
     lines += _tensor_infos("meta_inputs", model.inputs, [s.c_name for s in model.inputs])
     lines += _tensor_infos("meta_outputs", model.outputs, out_names)
     lines += [
-        "static const struct TVMMetadata metadata = {",
+        "const struct TVMMetadata projectapi_model_metadata = {",
         f"  1, meta_inputs, {n_in}, meta_outputs, {n_out}, NULL, 0, NULL, 0, "
         f"{_c_string(model.mangled)}}};",
         "",
-        "static int32_t packed_run(TVMValue* args, int* type_codes, int num_args,",
-        "                          TVMValue* out_value, int* out_type_code, void* resource_handle) {",
-        "  (void)type_codes; (void)out_value; (void)out_type_code; (void)resource_handle;",
-        f"  if (num_args < {n_in + n_out}) {{",
-        f'    TVMAPISetLastError("{model.mangled}_run: expected {n_in + n_out} tensor arguments");',
-        "    return -1;",
-        "  }",
-    ]
-    lines += _c_interface_call(model, in_ptrs, out_ptrs)
-    lines += [
-        "}",
-        "",
-        "static int32_t get_c_metadata(TVMValue* args, int* type_codes, int num_args,",
-        "                              TVMValue* ret_value, int* ret_code, void* resource_handle) {",
-        "  (void)args; (void)type_codes; (void)num_args; (void)resource_handle;",
-        "  ret_value[0].v_handle = (void*)&metadata;",
-        "  ret_code[0] = kTVMOpaqueHandle;",
-        "  return 0;",
+        "int32_t projectapi_call_model(const TVMValue* args) {",
+        *_c_interface_call(model, in_ptrs, out_ptrs),
         "}",
     ]
     return lines
@@ -351,4 +335,6 @@ def write_glue(model: ModelInfo, dest_dir: pathlib.Path, project_type: str) -> L
     if registry is not None and (project_type == "host_driven" or model.graph is not None):
         written.append(dest_dir / "model_registry.c")
         written[-1].write_text(registry)
+        if model.graph is None and model.interface == "c":
+            written.append(dest_dir.parent / "c" / "c_interface_adapter.c")
     return written

@@ -60,6 +60,10 @@ def test_generated_glue_compiles_cleanly(models, name, project_type, tmp_path) -
     packed_aot = model.graph is None and model.interface == "packed"
     assert ("aot_packed_model.c" in names) == (project_type == "aot_standalone" and packed_aot)
     assert ("model_glue.c" in names) == (project_type == "aot_standalone")
+    c_interface_registry = (
+        "model_registry.c" in names and model.interface == "c" and not model.graph
+    )
+    assert ("c_interface_adapter.c" in names) == c_interface_registry
     assert ("model_registry.c" in names) == (
         not model.has_system_lib and (project_type == "host_driven" or model.graph is not None)
     )
@@ -92,7 +96,8 @@ def test_c_interface_registry_registers_the_adapter_under_the_tvm_name(models) -
     text = model_glue.registry_source(models["mnist_aot_c"])
     assert '"\\002\\000tvmgen_default_run\\000tvmgen_default_get_c_metadata\\000"' in text
     # The adapter's C symbol must differ from the archive's own tvmgen_default_run.
-    assert "static int32_t packed_run(" in text
+    assert "(TVMBackendPackedCFunc)projectapi_packed_run" in text
+    assert "int32_t projectapi_call_model(const TVMValue* args) {" in text
     assert '"output0"' in text and '"Input3"' in text
 
 
