@@ -59,7 +59,7 @@ def _harness_source(model: model_glue.ModelInfo) -> str:
     """A C program that calls the model's entry point directly in a timed loop."""
     tensors = list(model.inputs) + list(model.outputs)
     buffers = "\n".join(
-        f"static unsigned char buf{i}[{t.nbytes}] __attribute__((aligned(16)));"
+        f"static unsigned char buf{i}[{t.size_bytes}] __attribute__((aligned(16)));"
         for i, t in enumerate(tensors)
     )
     m = model.mangled

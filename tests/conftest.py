@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import io
-import json
 import pathlib
-import tarfile
+import shutil
 
 import pytest
+from support.data import MLF_DIR
 
 
 @pytest.fixture
 def mlf(tmp_path: pathlib.Path) -> pathlib.Path:
-    """A tiny tar archive standing in for a Model Library Format archive (echo-like templates
-    only copy it)."""
+    """A small valid Model Library Format archive (a copy of a TVM-built one), for templates
+    that do not build it; ``create`` validates every archive before a template sees it."""
     path = tmp_path / "model.tar"
-    payload = json.dumps({"version": 7}).encode()
-    with tarfile.open(path, "w") as archive:
-        member = tarfile.TarInfo("metadata.json")
-        member.size = len(payload)
-        archive.addfile(member, io.BytesIO(payload))
+    shutil.copyfile(MLF_DIR / "qnn_dense_int8_aot_c.tar", path)
     return path

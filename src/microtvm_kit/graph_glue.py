@@ -1,22 +1,25 @@
-"""Graph-executor models: read the graph and its parameters, and write the C that runs them.
+"""Graph-executor models: read the graph and its parameters, and write the data that runs them.
 
 A standalone firmware embeds the minified graph JSON and the ``.params`` blob as constant arrays
-and runs them with the runtime's device-side graph executor (``tvm/runtime/crt/graph_executor.h``).
+(``graph_model_data.h``, generated) and runs them with ``c/graph_model.c`` over the runtime's
+device-side graph executor (``tvm/runtime/crt/graph_executor.h``).
 Also sizes what the executor allocates, so firmware pools can be sized at generate time.
 Standard library only, Python 3.8+.
 """
 
 from __future__ import annotations
 
-import json
 import pathlib
-import struct
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
-# NDArray-list file header (model-library-format.md 6): magic, reserved, number of names.
-_PARAMS_HEADER = struct.Struct("<QQQ")
-_PARAMS_MAGIC = 0xF7E58D4F05049CB7
+from .archive import ArchiveFormatError
+from .archive.graph import parse_graph
+from .archive.params import index_params
+
+# The C that runs a graph model on the device, in the firmware's c/ folder.
+RUN_SOURCE = "graph_model.c"
+DATA_HEADER = "graph_model_data.h"
 # The graph executor allocates from the platform's page allocator (256-byte pages on the boards):
 # every storage block, one page per tensor view (its shape shares the allocation), and its small
 # tables from a few shared blocks. Two pages per node and one per entry cover the views and the
@@ -31,10 +34,6 @@ _PACKET_MARGIN_BYTES = 1024
 _MIN_PACKET_BYTES = 2048  # TVM's default TVM_CRT_MAX_PACKET_SIZE_BYTES
 _BYTES_PER_LINE = 16
 _JSON_CHARS_PER_LINE = 96
-
-
-class GraphGlueError(ValueError):
-    """The graph or its parameters cannot be used; the message names what is wrong."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,7 @@ def _graph_file(model_dir: pathlib.Path, name: str) -> pathlib.Path:
     for candidate in (folder / f"{name}.graph", folder / "graph.json"):
         if candidate.is_file():
             return candidate
-    raise GraphGlueError(f"graph model {name!r} has no executor-config/graph/{name}.graph")
+    raise ArchiveFormatError(f"graph model {name!r} has no executor-config/graph/{name}.graph")
 
 
 def _params(model_dir: pathlib.Path, name: str) -> bytes:
@@ -78,48 +77,27 @@ def _params(model_dir: pathlib.Path, name: str) -> bytes:
     if not path.is_file():
         return b""
     blob = path.read_bytes()
-    if len(blob) < _PARAMS_HEADER.size or _PARAMS_HEADER.unpack_from(blob)[0] != _PARAMS_MAGIC:
-        raise GraphGlueError(f"{path.name} is not an NDArray-list parameters file")
-    return blob if _PARAMS_HEADER.unpack_from(blob)[2] > 0 else b""
-
-
-def _nbytes(shape: Sequence[int], dtype: str) -> int:
-    bits = int("".join(ch for ch in dtype if ch.isdigit()) or 0)
-    count = 1
-    for dim in shape:
-        count *= int(dim)
-    return count * ((bits + 7) // 8)
+    try:
+        count = len(index_params(blob))
+    except ArchiveFormatError as error:
+        raise ArchiveFormatError(f"parameters/{path.name}: {error}") from None
+    return blob if count > 0 else b""
 
 
 def read_graph(model_dir: pathlib.Path, name: str) -> GraphModel:
     """Read the graph JSON and parameters of model ``name`` from an extracted MLF tree."""
     path = _graph_file(model_dir, name)
-    try:
-        doc = json.loads(path.read_text())
-        nodes = doc["nodes"]
-        row_ptr = [int(x) for x in doc["node_row_ptr"]]
-        shapes = [tuple(int(d) for d in s) for s in doc["attrs"]["shape"][1]]
-        dtypes = [str(d) for d in doc["attrs"]["dltype"][1]]
-        storage_ids = [int(s) for s in doc["attrs"]["storage_id"][1]]
-        inputs = {nodes[int(i)]["name"]: shapes[row_ptr[int(i)]] for i in doc["arg_nodes"]}
-        outputs = tuple(shapes[row_ptr[int(h[0])] + int(h[1])] for h in doc["heads"])
-        operators = [n["attrs"]["func_name"] for n in nodes if n["op"] == "tvm_op"]
-    except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
-        raise GraphGlueError(f"{path.name} is not a usable graph: {error!r}") from None
-    if not len(shapes) == len(dtypes) == len(storage_ids) == row_ptr[-1]:
-        raise GraphGlueError(f"{path.name}: the attrs must describe all {row_ptr[-1]} entries")
-    storage: Dict[int, int] = {}
-    for index, sid in enumerate(storage_ids):
-        storage[sid] = max(storage.get(sid, 0), _nbytes(shapes[index], dtypes[index]))
+    spec = parse_graph(path.read_bytes(), path.relative_to(model_dir).as_posix())
+    storage = spec.storage_bytes()
     return GraphModel(
-        json_text=json.dumps(doc, separators=(",", ":")),
+        json_text=spec.minified,
         params=_params(model_dir, name),
-        input_shapes=inputs,
-        output_shapes=outputs,
-        operator_names=tuple(dict.fromkeys(op for op in operators if not op.startswith("__"))),
+        input_shapes={key: entry.shape for key, entry in spec.inputs().items()},
+        output_shapes=tuple(entry.shape for entry in spec.outputs()),
+        operator_names=tuple(op for op in spec.operator_names() if not op.startswith("__")),
         storage_bytes=tuple(storage[sid] for sid in sorted(storage)),
-        num_nodes=len(nodes),
-        num_entries=len(shapes),
+        num_nodes=len(spec.nodes),
+        num_entries=len(spec.entries),
     )
 
 
@@ -151,16 +129,24 @@ def _byte_array(data: bytes) -> List[str]:
     ]
 
 
-def run_source(
+def data_header(
     graph: GraphModel, input_names: Sequence[str], nbytes: Tuple[List[int], List[int]]
-) -> List[str]:
-    """C lines defining ``projectapi_model_init/run`` over the device-side graph executor.
+) -> str:
+    """``graph_model_data.h``: what ``c/graph_model.c`` runs, for one model.
 
-    ``nbytes`` gives the byte size of each glue input and output buffer (``input_data_<i>``,
-    ``output_data_<i>``, defined before these lines).
+    The minified graph JSON, the parameters (when not linked into the code), the input names
+    and the byte size of each glue input and output buffer.
     """
     in_bytes, out_bytes = nbytes
-    lines = ["static const char graph_json[] =", *_string_literal(graph.json_text)]
+    lines = [
+        "/* Graph of one model, for c/graph_model.c only. Generated by projectapi. */",
+        "#define PROJECTAPI_GRAPH_NUM_INPUTS %d" % len(in_bytes),
+        "#define PROJECTAPI_GRAPH_NUM_OUTPUTS %d" % len(out_bytes),
+        "#define PROJECTAPI_GRAPH_HAS_PARAMS %d" % (1 if graph.params else 0),
+        "",
+        "static const char graph_json[] =",
+        *_string_literal(graph.json_text),
+    ]
     lines[-1] += ";"
     if graph.params:
         lines.append(
@@ -169,84 +155,11 @@ def run_source(
         )
         lines += [*_byte_array(graph.params), "};"]
     names = ", ".join(
-        '"%s"' % name.replace("\\", "\\\\").replace('"', '\\"') for name in input_names
+        " ".join(part.strip() for part in _string_literal(name)) for name in input_names
     )
     lines += [
-        "",
-        "static TVMGraphExecutor* executor;",
         "static const char* const input_names[] = {%s};" % (names or "0"),
         "static const size_t input_nbytes[] = {%s};" % (", ".join(map(str, in_bytes)) or "0"),
         "static const size_t output_nbytes[] = {%s};" % (", ".join(map(str, out_bytes)) or "0"),
-        "static TVMNDArray* inputs[%d];" % max(len(in_bytes), 1),
-        "static TVMNDArray* outputs[%d];" % max(len(out_bytes), 1),
-        "",
-        "/* Creates the executor once: graph, parameters, and the input and output arrays. */",
-        "int32_t projectapi_model_init(void) {",
-        "  static const DLDevice cpu = {kDLCPU, 0};",
-        "  TVMFunctionHandle get_syslib = NULL;",
-        "  TVMValue syslib;",
-        "  int syslib_code = kTVMNullptr;",
-        "  if (executor != NULL) return 0;",
-        "  if (TVMInitializeRuntime() != kTvmErrorNoError ||",
-        '      TVMFuncGetGlobal("runtime.SystemLib", &get_syslib) != 0 ||',
-        "      TVMFuncCall(get_syslib, NULL, NULL, 0, &syslib, &syslib_code) != 0 ||",
-        "      TVMGraphExecutor_Create(graph_json, sizeof(graph_json) - 1, syslib.v_handle, cpu,",
-        "                              &executor) != 0) {",
-        "    executor = NULL;",
-        "    return -1;",
-        "  }",
     ]
-    if graph.params:
-        lines += [
-            "  if (TVMGraphExecutor_LoadParams(executor, (const char*)graph_params,",
-            "                                  sizeof(graph_params)) != 0) {",
-            "    goto fail;",
-            "  }",
-        ]
-    lines += [
-        "  for (size_t i = 0; i < projectapi_model_num_inputs; ++i) {",
-        "    inputs[i] = TVMGraphExecutor_GetInput(executor,",
-        "                                          TVMGraphExecutor_GetInputIndex(executor, input_names[i]));",
-        "    if (inputs[i] == NULL ||",
-        "        (size_t)TVMNDArray_DataSizeBytes(&inputs[i]->dl_tensor) != input_nbytes[i]) {",
-        "      goto fail;",
-        "    }",
-        "  }",
-        "  for (size_t i = 0; i < projectapi_model_num_outputs; ++i) {",
-        "    outputs[i] = TVMGraphExecutor_GetOutput(executor, (int)i);",
-        "    if (outputs[i] == NULL ||",
-        "        (size_t)TVMNDArray_DataSizeBytes(&outputs[i]->dl_tensor) != output_nbytes[i]) {",
-        "      goto fail;",
-        "    }",
-        "  }",
-        "  return 0;",
-        "fail:",
-        "  if (TVMGetLastError()[0] == '\\0') TVMAPISetLastError(\"the graph does not match the model's tensors\");",
-        "  TVMGraphExecutor_Release(executor);",
-        "  executor = NULL;",
-        "  return -1;",
-        "}",
-        "",
-        "int32_t projectapi_model_run(void) {",
-        "  int32_t status = projectapi_model_init();",
-        "  if (status != 0) return status;",
-        "  for (size_t i = 0; i < projectapi_model_num_inputs; ++i) {",
-        "    memcpy(inputs[i]->dl_tensor.data, projectapi_model_input_data[i], input_nbytes[i]);",
-        "  }",
-        "  status = TVMGraphExecutor_Run(executor);",
-        "  if (status != 0) return status;",
-        "  for (size_t i = 0; i < projectapi_model_num_outputs; ++i) {",
-        "    memcpy(projectapi_model_output_data[i], outputs[i]->dl_tensor.data, output_nbytes[i]);",
-        "  }",
-        "  return 0;",
-        "}",
-    ]
-    return lines
-
-
-INCLUDES = [
-    "#include <string.h>",
-    "",
-    "#include <tvm/runtime/crt/crt.h>",
-    "#include <tvm/runtime/crt/graph_executor.h>",
-]
+    return "\n".join(lines) + "\n"

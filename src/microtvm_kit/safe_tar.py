@@ -30,6 +30,23 @@ DEFAULT_MAX_TOTAL_BYTES = 256 * 1024 * 1024
 DEFAULT_MAX_MEMBERS = 10000
 # Read and write member data in 64 KiB pieces so the byte budget is enforced while copying.
 _CHUNK_BYTES = 64 * 1024
+# GNU long-name/long-link and PAX extended headers carry their data in the archive; ``tarfile``
+# reads that data whole, so its size is checked first. A name longer than PATH_MAX (4096) is
+# never a real file name, and a PAX header holding a few such records stays far below 64 KiB.
+MAX_EXTENDED_HEADER_BYTES = 64 * 1024
+MAX_NAME_CHARS = 4096
+# Extended headers may precede one another (GNU long name, then PAX, ...); ``tarfile`` follows
+# the chain by recursion, so its length is bounded too.
+_MAX_EXTENDED_CHAIN = 8
+_EXTENDED_TYPES = (
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+    tarfile.XHDTYPE,
+    tarfile.XGLTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+)
+# Names in messages are user input: at most this many characters of them are quoted.
+_SHOWN_NAME_CHARS = 80
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -37,6 +54,41 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 class UnsafeArchiveError(ValueError):
     """An archive was refused; the message names the archive, the member and the rule broken."""
+
+
+def shown_name(name: str) -> str:
+    """A member name fit for a message: control characters escaped, long names cut short."""
+    escaped = "".join(
+        ch if ch.isprintable() else ascii(ch)[1:-1] for ch in name[:_SHOWN_NAME_CHARS]
+    )
+    if len(name) > _SHOWN_NAME_CHARS:
+        escaped += f"... ({len(name)} characters)"
+    return escaped
+
+
+class _ExtendedHeaderLimit(ValueError):
+    """An extended header broke a size or chain limit (raised inside ``tarfile``'s reader)."""
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """A ``TarInfo`` that checks an extended header's size before ``tarfile`` reads its data."""
+
+    def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type not in _EXTENDED_TYPES:
+            return super()._proc_member(tar)  # type: ignore[misc]
+        kind = "PAX" if self.type in (tarfile.XHDTYPE, tarfile.XGLTYPE) else "GNU long-name"
+        if self.size > MAX_EXTENDED_HEADER_BYTES:
+            raise _ExtendedHeaderLimit(
+                f"a {kind} header of {self.size} bytes (the limit is {MAX_EXTENDED_HEADER_BYTES})"
+            )
+        depth = getattr(tar, "_extended_depth", 0) + 1
+        if depth > _MAX_EXTENDED_CHAIN:
+            raise _ExtendedHeaderLimit(f"more than {_MAX_EXTENDED_CHAIN} chained extended headers")
+        tar._extended_depth = depth  # type: ignore[attr-defined]
+        try:
+            return super()._proc_member(tar)  # type: ignore[misc]
+        finally:
+            tar._extended_depth = depth - 1  # type: ignore[attr-defined]
 
 
 class _Budget:
@@ -52,7 +104,7 @@ class _Budget:
         self._used += count
         if self._used > self._limit:
             raise UnsafeArchiveError(
-                f"{self._archive}: member '{name}': archive expands past the limit of "
+                f"{self._archive}: member '{shown_name(name)}': archive expands past the limit of "
                 f"{self._limit} bytes (tar bomb?)"
             )
 
@@ -121,28 +173,57 @@ def read_archive(
 
 def _open(archive: Path) -> tarfile.TarFile:
     """Open a tar file of any supported compression, or say why it is not one."""
-    if not archive.is_file():
+    if not archive.exists():
         raise FileNotFoundError(f"archive not found: {archive}")
+    if not archive.is_file():
+        raise UnsafeArchiveError(f"{archive}: not a regular file (a tar archive is expected)")
     try:
-        return tarfile.open(archive, mode="r:*")
+        return tarfile.open(archive, mode="r:*", tarinfo=_BoundedTarInfo)
+    except _ExtendedHeaderLimit as error:
+        raise UnsafeArchiveError(f"{archive}: refused: {error}") from None
     except (tarfile.TarError, EOFError, OSError) as error:
         raise UnsafeArchiveError(
-            f"{archive}: not a readable tar archive (plain, gzip, bz2 or xz): {error}"
+            f"{archive}: not a readable tar archive (plain, gzip, bz2 or xz): "
+            f"{_why_unreadable(archive)}"
         ) from error
+
+
+_COMPRESSED_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"))
+
+
+def _why_unreadable(archive: Path) -> str:
+    """What is wrong with a file ``tarfile`` cannot open, from its size and first bytes."""
+    size = archive.stat().st_size
+    if size == 0:
+        return "the file is empty"
+    with open(archive, "rb") as stream:
+        head = stream.read(8)
+    for magic, kind in _COMPRESSED_MAGIC:
+        if head.startswith(magic):
+            return f"a {kind} stream that is truncated, corrupt or holds no tar data"
+    if size < tarfile.BLOCKSIZE:
+        return f"the file is only {size} bytes, shorter than one tar header (truncated?)"
+    return "its first block is not a tar header (not a tar file, or corrupt)"
 
 
 def _normalise(archive: Path, raw: str) -> Optional[str]:
     """Return the member's path relative to the target (None for the root) or refuse it."""
+    if len(raw) > MAX_NAME_CHARS:
+        raise UnsafeArchiveError(
+            f"{archive}: member '{shown_name(raw)}': name longer than {MAX_NAME_CHARS} characters"
+        )
     if "\x00" in raw:
-        raise UnsafeArchiveError(f"{archive}: member {raw!r}: NUL character in the name")
+        raise UnsafeArchiveError(
+            f"{archive}: member '{shown_name(raw)}': NUL character in the name"
+        )
     if raw.startswith(("/", "\\")) or _DRIVE_RE.match(raw):
-        raise UnsafeArchiveError(f"{archive}: member '{raw}': absolute path")
+        raise UnsafeArchiveError(f"{archive}: member '{shown_name(raw)}': absolute path")
     if "\\" in raw:
-        raise UnsafeArchiveError(f"{archive}: member '{raw}': backslash in the name")
+        raise UnsafeArchiveError(f"{archive}: member '{shown_name(raw)}': backslash in the name")
     parts = [part for part in raw.split("/") if part not in ("", ".")]
     if ".." in parts:
         raise UnsafeArchiveError(
-            f"{archive}: member '{raw}': '..' component (path traversal outside the target)"
+            f"{archive}: member '{shown_name(raw)}': '..' component (path traversal outside the target)"
         )
     return "/".join(parts) or None
 
@@ -151,9 +232,9 @@ def _refuse_type(archive: Path, info: tarfile.TarInfo) -> None:
     """Refuse every member that is not a plain regular file or a directory."""
     rule = None
     if info.issym():
-        rule = f"symbolic link to '{info.linkname}' (links are not allowed)"
+        rule = f"symbolic link to '{shown_name(info.linkname)}' (links are not allowed)"
     elif info.islnk():
-        rule = f"hard link to '{info.linkname}' (links are not allowed)"
+        rule = f"hard link to '{shown_name(info.linkname)}' (links are not allowed)"
     elif info.ischr() or info.isblk():
         rule = "device file (devices are not allowed)"
     elif info.isfifo():
@@ -163,7 +244,7 @@ def _refuse_type(archive: Path, info: tarfile.TarInfo) -> None:
     elif not (info.isreg() or info.isdir()):
         rule = f"unsupported member type {info.type!r}"
     if rule is not None:
-        raise UnsafeArchiveError(f"{archive}: member '{info.name}': {rule}")
+        raise UnsafeArchiveError(f"{archive}: member '{shown_name(info.name)}': {rule}")
 
 
 def _checked_members(
@@ -183,12 +264,12 @@ def _checked_members(
             if name is None:
                 if not info.isdir():
                     raise UnsafeArchiveError(
-                        f"{archive}: member '{info.name}': root is not a directory"
+                        f"{archive}: member '{shown_name(info.name)}': root is not a directory"
                     )
                 continue
             if name in seen:
                 raise UnsafeArchiveError(
-                    f"{archive}: member '{info.name}': duplicate member (appears more than once)"
+                    f"{archive}: member '{shown_name(info.name)}': duplicate member (appears more than once)"
                 )
             seen.add(name)
             _claim(archive, files, name, "dir" if info.isdir() else "file", info.name)
@@ -196,11 +277,13 @@ def _checked_members(
                 declared += info.size
                 if declared > max_total_bytes:
                     raise UnsafeArchiveError(
-                        f"{archive}: member '{info.name}': archive expands past the limit of "
+                        f"{archive}: member '{shown_name(info.name)}': archive expands past the limit of "
                         f"{max_total_bytes} bytes (tar bomb?)"
                     )
             plan.append((name, info))
         _require_end_marker(archive, tar)
+    except _ExtendedHeaderLimit as error:
+        raise UnsafeArchiveError(f"{archive}: refused: {error}") from None
     except (tarfile.TarError, EOFError, OSError) as error:
         raise UnsafeArchiveError(f"{archive}: truncated or corrupt archive: {error}") from error
     return plan
@@ -226,10 +309,12 @@ def _claim(archive: Path, kinds: Dict[str, str], name: str, kind: str, raw: str)
     for depth in range(1, len(parts)):
         parent = "/".join(parts[:depth])
         if kinds.setdefault(parent, "dir") != "dir":
-            raise UnsafeArchiveError(f"{archive}: member '{raw}': its parent '{parent}' is a file")
+            raise UnsafeArchiveError(
+                f"{archive}: member '{shown_name(raw)}': its parent '{shown_name(parent)}' is a file"
+            )
     if kinds.get(name, kind) != kind:
         raise UnsafeArchiveError(
-            f"{archive}: member '{raw}': declared as a file but other members put files inside it"
+            f"{archive}: member '{shown_name(raw)}': declared as a file but other members put files inside it"
         )
     kinds[name] = kind
 
@@ -250,11 +335,11 @@ def _member_chunks(
             yield chunk
     except (tarfile.TarError, EOFError, OSError) as error:
         raise UnsafeArchiveError(
-            f"{archive}: member '{info.name}': truncated or corrupt data: {error}"
+            f"{archive}: member '{shown_name(info.name)}': truncated or corrupt data: {error}"
         ) from error
     if remaining > 0:
         raise UnsafeArchiveError(
-            f"{archive}: member '{info.name}': truncated data ({remaining} bytes missing)"
+            f"{archive}: member '{shown_name(info.name)}': truncated data ({remaining} bytes missing)"
         )
 
 
@@ -271,7 +356,9 @@ def _write_member(
     if os.path.commonpath([os.path.realpath(target.parent), os.path.realpath(staging)]) != str(
         os.path.realpath(staging)
     ):
-        raise UnsafeArchiveError(f"{archive}: member '{info.name}': resolves outside the target")
+        raise UnsafeArchiveError(
+            f"{archive}: member '{shown_name(info.name)}': resolves outside the target"
+        )
     if info.isdir():
         target.mkdir(parents=True, exist_ok=True)
         return None
@@ -293,7 +380,7 @@ def _merge(archive: Path, staging: Path, dest: Path) -> None:
             target = dest / relative / dir_name
             if target.is_symlink() or (target.exists() and not target.is_dir()):
                 raise UnsafeArchiveError(
-                    f"{archive}: member '{(relative / dir_name).as_posix()}': the target "
+                    f"{archive}: member '{shown_name((relative / dir_name).as_posix())}': the target "
                     f"{target} exists and is not a plain directory"
                 )
             dirs.append(target)
@@ -301,7 +388,7 @@ def _merge(archive: Path, staging: Path, dest: Path) -> None:
             target = dest / relative / file_name
             if os.path.lexists(target):
                 raise UnsafeArchiveError(
-                    f"{archive}: member '{(relative / file_name).as_posix()}': would overwrite "
+                    f"{archive}: member '{shown_name((relative / file_name).as_posix())}': would overwrite "
                     f"the existing {target}"
                 )
             files.append((Path(root) / file_name, target))

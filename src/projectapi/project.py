@@ -27,6 +27,7 @@ from microtvm_kit import RUNTIME_DIR, runtime_tree
 from projectapi import client as _client
 from projectapi import server as _server
 from projectapi.errors import ProjectAPIError
+from projectapi.mlf.checks import validate as validate_archive
 
 # The TVM release whose Project API this implements; servers may check the version they are
 # given, and templates written for TVM accept this one.
@@ -397,6 +398,7 @@ class TemplateProject(_Project):
         mlf = _absolute(mlf_path)
         if not mlf.is_file():
             raise ProjectPathError(f"model library format archive {mlf} is not a file")
+        validate_archive(mlf)  # before any template sees it: even a copying one refuses bad ones
         target = _absolute(project_dir)
         if target.exists() or target.is_symlink():
             raise ProjectPathError(

@@ -104,9 +104,9 @@ def test_option_strings_are_typed_and_may_contain_equals(tmp_path, mlf, capfd) -
         (["build", "echo"], "is a template, not a generated project"),
         (["create", "{mlf}", "{tmp}/p", "-t", "echo", "-o", "verbose"], "expected KEY=VALUE"),
         (["create", "{mlf}", "{tmp}/p", "-t", "echo", "-o", "colour=red"], "unknown option"),
-        (["create", "{tmp}/none.tar", "{tmp}/p", "-t", "echo"], "is not a file"),
+        (["create", "{tmp}/none.tar", "{tmp}/p", "-t", "echo"], "no such archive"),
         (["create", "{mlf}", "{tmp}", "-t", "echo"], "already exists"),
-        (["create", "{tmp}/not_a_tar.json", "{tmp}/p", "-t", "echo"], "is not a tar archive"),
+        (["create", "{tmp}/not_a_tar.json", "{tmp}/p", "-t", "echo"], "not a readable tar archive"),
     ],
 )
 def test_errors_are_one_line_and_exit_1(tmp_path, mlf, capfd, argv, message) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from projectapi.micro import GraphError, ProfilingUnavailable, Session, SessionError
 from projectapi.micro.graph import Graph
-from projectapi.micro.rpc_codec import CPU, FLOAT32, DLTensor, ModuleHandle
+from projectapi.micro.rpc_codec import CPU, FLOAT32, DataType, DLTensor, ModuleHandle
 from projectapi.mlf.params import read_params, write_params
 
 from .fake_crt import DeviceFailure, FakeCRT, FakeLink
@@ -207,7 +207,7 @@ def install_graph_executor(device: FakeCRT, *, with_run_profile: bool = True) ->
 
         def entry(entry_id: int) -> DLTensor:
             e = graph.entries[entry_id]
-            return DLTensor(storage[e.storage_id].data, CPU, e.dtype, e.shape)
+            return DLTensor(storage[e.storage_id].data, CPU, DataType(*e.dl_dtype), e.shape)
 
         def load_params(blob: bytes) -> None:
             for name, value in read_params(blob).items():

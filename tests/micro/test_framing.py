@@ -1,4 +1,4 @@
-"""Framing: golden vectors of framing-and-session.md, escaping, CRC, resynchronisation."""
+"""Framing: golden vectors (docs/micro.md), escaping, CRC, resynchronisation."""
 
 from __future__ import annotations
 

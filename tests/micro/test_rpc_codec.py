@@ -1,4 +1,4 @@
-"""MinRPC codec: golden bodies of minrpc.md 10, every type code, every packet, bad input."""
+"""MinRPC codec: golden bodies, every type code, every packet, bad input."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from .mlf_testlib import (
 )
 
 # What each shared archive must show: executor, interface, unpacked, system-lib, entry points,
-# number of sources, header present, operator count (mlf/README.md, generated-code-abi.md 11).
+# number of sources, header present, operator count (mlf/README.md, docs/generated-code.md).
 EXPECTED = {
     "mnist_aot_c": ("aot", "c", True, False, ["tvmgen_default_run"], 2, True, 8),
     "mnist_aot_packed": (

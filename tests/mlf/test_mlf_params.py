@@ -9,7 +9,7 @@ import pytest
 
 from projectapi.mlf import ParamsFormatError, read_params, write_params
 
-# model-library-format.md 6.3: one float32 tensor "p" = [10, 20, 30, 40].
+# docs/mlf.md, "Parameters file": one float32 tensor "p" = [10, 20, 30, 40].
 WORKED_EXAMPLE = bytes.fromhex(
     "b79c04054f8de5f7" "0000000000000000" "0100000000000000" "0100000000000000" "70"
     "0100000000000000" "3fa1b496f0405edd" "0000000000000000" "0100000000000000" "01000000"

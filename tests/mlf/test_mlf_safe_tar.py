@@ -211,14 +211,25 @@ def test_target_that_is_a_file_is_refused(tmp_path: Path) -> None:
         extract_archive(archive, tmp_path / "out")
 
 
-def test_kit_module_is_python38_standard_library_only() -> None:
-    source = Path(safe_tar.__file__).read_text()
+_READER_MODULES = [
+    Path(safe_tar.__file__),
+    *sorted((Path(safe_tar.__file__).parent / "archive").glob("*.py")),
+]
+
+
+@pytest.mark.parametrize("path", _READER_MODULES, ids=lambda path: path.name)
+def test_kit_reader_is_python38_standard_library_only(path: Path) -> None:
+    source = path.read_text()
     tree = ast.parse(source, feature_version=(3, 8))
     imported = {
         alias.name.split(".")[0]
         for node in ast.walk(tree)
         if isinstance(node, ast.Import)
         for alias in node.names
-    } | {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    } | {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level == 0
+    }
     assert imported <= set(sys.stdlib_module_names), imported - set(sys.stdlib_module_names)
     assert "filter=" not in source  # tarfile extraction filters exist only on newer Pythons

@@ -8,8 +8,9 @@ import re
 
 import pytest
 
-from projectapi import client, project, server
+from projectapi import project, server
 from projectapi.errors import ProjectAPIError
+from projectapi.mlf import MLFError
 
 
 def _child_pids() -> set[int]:
@@ -119,7 +120,7 @@ def test_failed_generate_leaves_nothing_behind(tmp_path) -> None:
     parent = tmp_path / "deep"
     with (
         project.TemplateProject("echo") as template,
-        pytest.raises(client.RPCError, match="is not a tar archive"),
+        pytest.raises(MLFError, match=r"model\.txt: not a readable tar archive"),
     ):
         template.generate_project(not_a_tar, parent / "more" / "project")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model.txt"]

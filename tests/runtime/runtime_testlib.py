@@ -22,7 +22,7 @@ RUNTIME_DIR = microtvm_kit.RUNTIME_DIR
 C_DIR = pathlib.Path(__file__).resolve().parent / "c"
 JOBS = str(max(2, os.cpu_count() or 2))
 
-# Warnings the generated code is known to produce (generated-code-abi.md 4.2 and 11).
+# Warnings the generated code is known to produce (docs/generated-code.md).
 KNOWN_GENERATED_WARNINGS = ("-Wincompatible-pointer-types", "-Wstrict-aliasing")
 
 

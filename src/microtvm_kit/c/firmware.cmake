@@ -37,7 +37,7 @@ foreach(component IN LISTS PROJECTAPI_CRT_COMPONENTS)
 endforeach()
 
 # Generated model code: the diagnostics TVM's code generator is known to trigger are not errors
-# (generated-code-abi.md 4.2 and 11), nor the assembler's note on the writable .rodata.tvm pool.
+# (docs/generated-code.md), nor the assembler's note on the writable .rodata.tvm pool.
 add_library(model_code OBJECT ${PROJECTAPI_MODEL_SOURCES})
 target_include_directories(model_code PRIVATE ${PROJECTAPI_MODEL_INCLUDE_DIR})
 target_compile_options(model_code PRIVATE -Wall -Wno-incompatible-pointer-types

@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from projectapi import check, project
+from projectapi import check, mlf, project
 from projectapi.cli import output
 from projectapi.cli.parsing import add_command, add_json
 from projectapi.server import ProjectOption
@@ -171,6 +171,7 @@ def _info(args: argparse.Namespace) -> int:
 
 def _create(args: argparse.Namespace) -> int:
     """``create``: generate a project from a template and check that its server answers."""
+    mlf.validate(args.mlf)  # a bad archive is refused before any template is launched
     with project.TemplateProject(args.template, debug=args.debug) as template:
         options = _typed_options(args, template.options, "generate_project")
         with template.generate_project(

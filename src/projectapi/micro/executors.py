@@ -1,6 +1,6 @@
 """Model executors over a device session: AOT, device-side graph, host-side graph.
 
-Request sequences follow TVM v0.14's host (minrpc.md 9.1-9.3), so the same device answers
+Request sequences follow TVM v0.14's host (docs/micro.md), so the same device answers
 either host. Every executor is a context manager; ``release()`` frees its device objects.
 """
 
@@ -31,7 +31,7 @@ from .rpc import (
     check_array,
     dtype_to_numpy,
 )
-from .rpc_codec import CPU, FLOAT32, CallFunc, DLTensor, ModuleHandle, encode_packet
+from .rpc_codec import CPU, FLOAT32, CallFunc, DataType, DLTensor, ModuleHandle, encode_packet
 
 Params = bytes | Mapping[str, np.ndarray]
 """Parameters: a ``.params`` blob or a name -> array mapping."""
@@ -452,7 +452,9 @@ class HostGraphExecutor(_GraphModel):
 
     def _tensor(self, entry_id: int) -> DLTensor:
         entry = self.graph.entries[entry_id]
-        return DLTensor(self._storage[entry.storage_id], CPU, entry.dtype, entry.shape)
+        return DLTensor(
+            self._storage[entry.storage_id], CPU, DataType(*entry.dl_dtype), entry.shape
+        )
 
     def _input_entry(self, key: str | int) -> int:
         return self.graph.arg_entry(self._input_name(key))

@@ -1,34 +1,18 @@
-"""TVM graph JSON (executor-config/graph/*.graph) read into what a host-side executor needs."""
+"""A graph, as parsed by the project-side reader, in the form a host-side executor walks."""
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass
-from typing import Any
 
-from ..mlf.dtypes import dl_dtype
-from ..mlf.errors import MLFError
+from microtvm_kit.archive import ArchiveFormatError
+from microtvm_kit.archive.graph import GraphEntry, GraphSpec, parse_graph
+from microtvm_kit.safe_tar import shown_name
+
 from .errors import SessionError
-from .rpc_codec import DataType
 
 
 class GraphError(SessionError):
     """The graph JSON is malformed or uses something this executor cannot run."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One node output (a node entry): its tensor type and storage block."""
-
-    shape: tuple[int, ...]
-    dtype: DataType
-    storage_id: int
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes of the entry's tensor."""
-        return math.prod(self.shape) * self.dtype.itemsize
 
 
 @dataclass(frozen=True)
@@ -47,7 +31,7 @@ class Graph:
     """A parsed graph: entries, operators in execution order, named inputs, outputs."""
 
     num_nodes: int
-    entries: tuple[Entry, ...]
+    entries: tuple[GraphEntry, ...]  # dtype names; ``dl_dtype`` gives the DLPack triple
     operators: tuple[Operator, ...]
     arg_names: tuple[str, ...]
     arg_entries: dict[str, int]
@@ -56,59 +40,34 @@ class Graph:
     @classmethod
     def parse(cls, text: str | bytes) -> Graph:
         """Parse graph JSON text; raise GraphError naming the first problem."""
+        data = text.encode() if isinstance(text, str) else text
         try:
-            doc = json.loads(text)
-            return cls._from_doc(doc)
-        except json.JSONDecodeError as error:
-            raise GraphError(f"graph JSON is not valid JSON: {error}") from None
-        except (KeyError, IndexError, TypeError, ValueError) as error:
-            raise GraphError(f"graph JSON is malformed: {error!r}") from None
+            spec = parse_graph(data, "graph JSON")
+        except ArchiveFormatError as error:
+            raise GraphError(str(error)) from None
+        return cls._from_spec(spec)
 
     @classmethod
-    def _from_doc(cls, doc: dict[str, Any]) -> Graph:
-        nodes = doc["nodes"]
-        row_ptr = [int(x) for x in doc["node_row_ptr"]]
-        if len(row_ptr) != len(nodes) + 1:
-            raise GraphError(
-                f"node_row_ptr has {len(row_ptr)} items, expected {len(nodes) + 1} (nodes + 1)"
-            )
-        attrs = doc["attrs"]
-        shapes = attrs["shape"][1]
-        dtypes = attrs["dltype"][1]
-        storage = attrs["storage_id"][1]
-        count = row_ptr[-1]
-        if not len(shapes) == len(dtypes) == len(storage) == count:
-            raise GraphError(f"graph attrs must describe all {count} node entries")
-        try:
-            entries = tuple(
-                Entry(tuple(int(d) for d in shape), DataType(*dl_dtype(dtype)), int(sid))
-                for shape, dtype, sid in zip(shapes, dtypes, storage, strict=True)
-            )
-        except MLFError as error:
-            raise GraphError(f"graph JSON: {error}") from None
-
-        def entry_id(ref: list[int]) -> int:
-            node, index = int(ref[0]), int(ref[1])
-            if not (0 <= node < len(nodes) and 0 <= index < row_ptr[node + 1] - row_ptr[node]):
-                raise GraphError(f"graph JSON refers to a missing node output {ref[:2]}")
-            return row_ptr[node] + index
-
+    def _from_spec(cls, spec: GraphSpec) -> Graph:
+        """What the host walks: typed entries and the operators in order (no copies, no nops)."""
         operators = []
-        for index, node in enumerate(nodes):
-            if node["op"] == "null":
+        for index, node in enumerate(spec.nodes):
+            if node.op == "null":
                 continue
-            if node["op"] != "tvm_op":
-                raise GraphError(f"graph node '{node['name']}' has unsupported op '{node['op']}'")
-            func_name = node["attrs"]["func_name"]
-            if func_name in ("__nop", "__copy"):
-                raise GraphError(f"graph node '{node['name']}' uses unsupported '{func_name}'")
-            outputs = tuple(range(row_ptr[index], row_ptr[index + 1]))
-            inputs = tuple(entry_id(ref) for ref in node["inputs"])
-            operators.append(Operator(index, node["name"], func_name, inputs, outputs))
-        arg_names = tuple(nodes[int(i)]["name"] for i in doc["arg_nodes"])
-        arg_entries = {nodes[int(i)]["name"]: row_ptr[int(i)] for i in doc["arg_nodes"]}
-        outputs = tuple(entry_id(ref) for ref in doc["heads"])
-        return cls(len(nodes), entries, tuple(operators), arg_names, arg_entries, outputs)
+            if node.op != "tvm_op":
+                raise GraphError(
+                    f"graph node '{shown_name(node.name)}' has unsupported op '{node.op}'"
+                )
+            if node.func_name in ("__nop", "__copy") or not isinstance(node.func_name, str):
+                raise GraphError(
+                    f"graph node '{shown_name(node.name)}' uses unsupported '{node.func_name}'"
+                )
+            operators.append(Operator(index, node.name, node.func_name, node.inputs, node.outputs))
+        arg_names = tuple(spec.nodes[n].name for n in spec.arg_nodes)
+        arg_entries = {spec.nodes[n].name: spec.nodes[n].outputs[0] for n in spec.arg_nodes}
+        return cls(
+            len(spec.nodes), spec.entries, tuple(operators), arg_names, arg_entries, spec.heads
+        )
 
     def storage_sizes(self) -> list[int]:
         """Bytes per storage id: the largest entry using it, rounded up to 4 (float32 units)."""

@@ -2,7 +2,7 @@
 
 The client turns calls into MinRPC packets and hands each to an ``exchange`` callable that
 delivers one request message and returns the reply message (``transport.Session`` provides it;
-tests provide fakes). The request sequences match TVM v0.14's host (spec ``minrpc.md`` 9).
+tests provide fakes). The request sequences match TVM v0.14's host (docs/micro.md).
 
 Device objects are wrapped by RemoteFunction, RemoteModule and RemoteArray. A wrapper frees its
 device handle when ``release()`` is called or its ``with`` block ends; nothing is freed from
@@ -52,7 +52,7 @@ NO_PACKET_LIMIT = (1 << 64) - 1
 
 COPY_OVERHEAD_BYTES = 44
 """CopyToRemote bytes besides the data and the 8-byte shape entries: code 4, DLTensor 32,
-nbytes 8 (minrpc.md 7); the block per packet is the device's packet size minus this."""
+nbytes 8 (docs/micro.md); the block per packet is the device's packet size minus this."""
 
 ALLOC_ALIGNMENT = 64
 """Alignment TVM's host asks for in DevAllocData (max(64, element size) for every real dtype)."""
@@ -102,7 +102,7 @@ class RPCClient:
         return reply
 
     def call(self, handle: int, args: Sequence[Value], what: str) -> Value | NDArrayRef:
-        """CallFunc: call a device function and decode its result (minrpc.md 3.4)."""
+        """CallFunc: call a device function and decode its result (docs/micro.md)."""
         reply = self.request(CallFunc(handle, tuple(args)), what)
         if not isinstance(reply, Return):
             raise ProtocolError(f"{what}: expected a Return reply, got {type(reply).__name__}")
@@ -336,7 +336,7 @@ class RemoteModule(_Remote):
         cooldown_interval_ms: int = 0,
         repeats_to_cooldown: int = 1,
     ) -> TimeEvaluator:
-        """A device-timed runner of ``func_name`` (runtime.RPCTimeEvaluator, minrpc.md 9.3)."""
+        """A device-timed runner of ``func_name`` (runtime.RPCTimeEvaluator, docs/micro.md)."""
         self._check_live()
         for label, value, least in (
             ("number", number, 1),

@@ -2,9 +2,12 @@
 archives from C sources, and the bundled example model.
 
 Archives are user input: they are only ever unpacked through ``extract_archive`` (re-exported
-from the template kit's ``safe_tar``), which refuses unsafe members.
+from the template kit's ``safe_tar``), which refuses unsafe members, and parsed by the kit's one
+reader, ``microtvm_kit.archive``. Tensor names are never paths: ``safe_file_stem`` and
+``file_stems`` map them to file names.
 """
 
+from microtvm_kit.archive import ArchiveFormatError, file_stems, is_plain_name, safe_file_stem
 from microtvm_kit.safe_tar import (
     UnsafeArchiveError,
     extract_archive,
@@ -24,6 +27,7 @@ from projectapi.mlf.params import read_params, write_params
 from projectapi.mlf.writer import TensorSpec, pack
 
 __all__ = [
+    "ArchiveFormatError",
     "DeviceMemory",
     "MLFError",
     "MLFValidationError",
@@ -37,10 +41,13 @@ __all__ = [
     "UnsafeArchiveError",
     "check",
     "extract_archive",
+    "file_stems",
+    "is_plain_name",
     "open",
     "pack",
     "read_archive",
     "read_params",
+    "safe_file_stem",
     "validate",
     "write_params",
 ]

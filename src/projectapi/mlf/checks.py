@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 
+from microtvm_kit.archive import ArchiveFormatError, is_plain_name
+from microtvm_kit.archive.dtypes import dtype_bits, tensor_bytes
+from microtvm_kit.safe_tar import shown_name
 from projectapi.mlf import csource
-from projectapi.mlf.dtypes import dtype_bits, tensor_bytes
-from projectapi.mlf.errors import MLFError, MLFValidationError, ParamsFormatError, Problem
+from projectapi.mlf.errors import MLFValidationError, ParamsFormatError, Problem
 from projectapi.mlf.library import (
     METADATA,
     OBJECT_DIR,
@@ -77,12 +79,20 @@ def _check_tensors(model: Model) -> list[Problem]:
     problems = []
     for kind, tensors in (("input", model.inputs), ("output", model.outputs)):
         for tensor in tensors:
-            where = f"model '{model.name}' {kind} '{tensor.name}'"
+            where = f"model '{shown_name(model.name)}' {kind} '{shown_name(tensor.name)}'"
+            if not is_plain_name(tensor.name):
+                problems.append(
+                    Problem(
+                        METADATA,
+                        f"{where}: not a plain name (letters, digits, '_', then also '.', ':', "
+                        "'-'; no '..', at most 128 characters): it must never become a path",
+                    )
+                )
             if tensor.dtype is None:
                 continue
             try:
                 dtype_bits(tensor.dtype)
-            except MLFError as error:
+            except ArchiveFormatError as error:
                 problems.append(Problem(METADATA, f"{where}: {error}"))
                 continue
             if tensor.shape is not None and tensor.size_bytes is not None:
@@ -173,20 +183,17 @@ def _check_size_macros(
 
 def _check_graph(model: Model, defined: dict[str, str] | None) -> list[Problem]:
     """The graph exists, its operators are defined, and every input node is bound."""
-    if model.graph is None or model.graph_member is None:
+    if model.graph_spec is None or model.graph_member is None:
         return [Problem("executor-config/graph", f"graph model '{model.name}' has no graph JSON")]
     member = model.graph_member
     problems = []
     if defined is not None:
-        for node in model.graph.get("nodes", []):
-            if not isinstance(node, dict) or node.get("op") != "tvm_op":
-                continue
-            symbol = (node.get("attrs") or {}).get("func_name")
-            if symbol not in defined:
+        for node in model.graph_spec.nodes:
+            if node.op == "tvm_op" and node.func_name not in defined:
                 problems.append(
                     Problem(
                         member,
-                        f"node '{node.get('name')}' calls operator {symbol}, which no source "
+                        f"node '{node.name}' calls operator {node.func_name}, which no source "
                         f"under {SOURCE_DIR} defines",
                     )
                 )
@@ -195,7 +202,7 @@ def _check_graph(model: Model, defined: dict[str, str] | None) -> list[Problem]:
         if params_problems:
             return problems + params_problems
     bound = {tensor.name for tensor in model.inputs} | set(model.params())
-    graph_inputs, _outputs = graph_io_types(model.graph, member)
+    graph_inputs, _outputs = graph_io_types(model.graph_spec)
     for name in graph_inputs:
         if name not in bound:
             problems.append(

@@ -1,7 +1,7 @@
 """Facts read from TVM-generated C: defined functions, TVMMetadata tensors, interface header.
 
 MLF's metadata does not record the interface API, system-lib presence or tensor shapes, so they
-are recovered from the sources (generated-code-abi.md 3-6). These are lexical scans tuned to
+are recovered from the sources (docs/generated-code.md). These are lexical scans tuned to
 generated code, not a C parser.
 """
 

@@ -2,30 +2,42 @@
 
 Everything ``metadata.json`` records is read from it; what it does not record (interface API,
 unpacked API, system library, shapes) is recovered from the generated sources as
-``generated-code-abi.md`` describes. Names are always the metadata's (AOT's TVMMetadata calls a
+docs/generated-code.md describes. Names are always the metadata's (AOT's TVMMetadata calls a
 single output ``output0`` where ``metadata.json`` says ``output``; the latter wins).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from microtvm_kit.safe_tar import UnsafeArchiveError, read_archive
-from projectapi.mlf import csource, relay_text
-from projectapi.mlf.dtypes import tensor_bytes
+from microtvm_kit.archive import ArchiveFormatError, relay
+from microtvm_kit.archive.dtypes import tensor_bytes
+from microtvm_kit.archive.files import read_model_files
+from microtvm_kit.archive.graph import GraphSpec, parse_graph
+from microtvm_kit.archive.metadata import (
+    METADATA,
+    SUPPORTED_VERSIONS,
+    DeclaredTensor,
+    DeviceMemory,
+    ModelEntry,
+    parse_metadata,
+)
+from microtvm_kit.archive.metadata import (
+    checked_field as _field,
+)
+from projectapi.mlf import csource
 from projectapi.mlf.errors import MLFError
 from projectapi.mlf.params import read_params
 
-SUPPORTED_VERSIONS = (5, 6, 7)
-METADATA = "metadata.json"
+__all__ = ["METADATA", "SUPPORTED_VERSIONS", "DeviceMemory", "Model", "ModelLibrary"]
 SOURCE_DIR = "codegen/host/src"
 OBJECT_DIR = "codegen/host/lib"
 INCLUDE_DIR = "codegen/host/include"
@@ -43,16 +55,6 @@ class TensorInfo:
     dtype: str | None
     shape: Shape | None
     size_bytes: int | None
-
-
-@dataclass(frozen=True)
-class DeviceMemory:
-    """Memory the main function needs on one device (``memory.functions.main[i]``)."""
-
-    device: int
-    workspace_size_bytes: int
-    constants_size_bytes: int
-    io_size_bytes: int
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,8 @@ class Model:
     sources: tuple[str, ...]  # members under codegen/host/src and codegen/host/lib
     header: str | None  # member name of the C interface header
     graph_member: str | None
-    graph: Mapping[str, Any] | None = field(repr=False)
+    graph: Mapping[str, Any] | None = field(repr=False)  # the parsed graph JSON
+    graph_spec: GraphSpec | None = field(repr=False)  # the same, checked and typed
     params_member: str | None
     params_data: bytes | None = field(repr=False)
 
@@ -129,103 +132,42 @@ class ModelLibrary:
         return self.files[member].decode("utf-8", errors="replace")
 
 
+@contextmanager
+def _as_user_error(location: Path) -> Iterator[None]:
+    """The reader's format errors as user errors of this package, each naming the archive."""
+    try:
+        yield
+    except (ArchiveFormatError, MLFError) as error:
+        message = str(error)
+        if not message.startswith(str(location)):
+            message = f"{location}: {message}"
+        raise MLFError(message) from None
+
+
 def open_library(path: str | os.PathLike[str]) -> ModelLibrary:
     """Read an MLF tar (plain or gzip) or extracted directory; raise MLFError if unusable."""
     location = Path(path)
-    files = _read_files(location)
-    metadata = _load_metadata(files)
-    version = metadata.get("version")
-    if type(version) is not int or version not in SUPPORTED_VERSIONS:
-        raise MLFError(
-            f"{METADATA}: unsupported format version {version!r} "
-            f"(supported: {', '.join(map(str, SUPPORTED_VERSIONS))})"
+    with _as_user_error(location):
+        files = read_model_files(location)
+        if METADATA not in files:
+            raise MLFError(f"{METADATA}: missing (every Model Library Format archive has one)")
+        metadata = parse_metadata(files[METADATA])
+        entries = metadata.models
+        style = entries[0].style
+        sources = _assign_sources(files, [entry.name for entry in entries], style)
+        models = tuple(
+            _build_model(files, metadata.version, entry, sources[entry.name]) for entry in entries
         )
-    entries = _model_entries(metadata, version)
-    style = _field(entries[0][1], "style", str, entries[0][2])
-    sources = _assign_sources(files, [name for name, _, _ in entries], style)
-    models = tuple(
-        _build_model(files, version, name, entry, where, sources[name])
-        for name, entry, where in entries
-    )
     return ModelLibrary(
         path=location,
-        version=version,
+        version=metadata.version,
         style=style,
         models=models,
         has_runtime=any(name.startswith("runtime/") for name in files),
         has_templates=any(name.startswith("templates/") for name in files),
-        metadata=metadata,
+        metadata=metadata.raw,
         files=files,
     )
-
-
-def _read_files(location: Path) -> dict[str, bytes]:
-    """Every regular file of the archive or directory, by normalised relative name."""
-    if location.is_dir():
-        files = {}
-        for root, _dirs, names in os.walk(location):
-            for name in names:
-                path = Path(root) / name
-                if path.is_symlink() or not path.is_file():
-                    raise MLFError(f"{path}: not a regular file (links are not allowed)")
-                files[path.relative_to(location).as_posix()] = path.read_bytes()
-        return files
-    if not location.exists():
-        raise MLFError(f"{location}: no such archive or directory")
-    try:
-        return read_archive(location)
-    except UnsafeArchiveError as error:
-        raise MLFError(str(error)) from error
-
-
-def _load_metadata(files: Mapping[str, bytes]) -> dict[str, Any]:
-    """Parse metadata.json, naming the problem if it is missing or not a JSON object."""
-    if METADATA not in files:
-        raise MLFError(f"{METADATA}: missing (every Model Library Format archive has one)")
-    try:
-        metadata = json.loads(files[METADATA].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise MLFError(f"{METADATA}: not valid JSON: {error}") from None
-    if not isinstance(metadata, dict):
-        raise MLFError(f"{METADATA}: expected a JSON object, got {type(metadata).__name__}")
-    return metadata
-
-
-_REQUIRED = object()
-
-
-def _field(
-    obj: Mapping[str, Any],
-    key: str,
-    kind: type | tuple[type, ...],
-    where: str,
-    default: Any = _REQUIRED,
-) -> Any:
-    """``obj[key]`` checked against ``kind``; a missing or mistyped value names its key path."""
-    if key not in obj:
-        if default is _REQUIRED:
-            raise MLFError(f"{METADATA}: {where}{key}: missing")
-        return default
-    value = obj[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        expected = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-        raise MLFError(f"{METADATA}: {where}{key}: expected {expected}, got {type(value).__name__}")
-    return value
-
-
-def _model_entries(metadata: dict[str, Any], version: int) -> list[tuple[str, dict, str]]:
-    """(model name, metadata object describing it, key path prefix) per model."""
-    if version == 7 and "modules" in metadata:
-        modules = _field(metadata, "modules", dict, "")
-        if not modules:
-            raise MLFError(f"{METADATA}: modules: empty (no model in the archive)")
-        entries = []
-        for name, entry in modules.items():
-            if not isinstance(entry, dict):
-                raise MLFError(f"{METADATA}: modules.{name}: expected an object")
-            entries.append((name, entry, f"modules.{name}."))
-        return entries
-    return [(_field(metadata, "model_name", str, ""), metadata, "")]
 
 
 def _assign_sources(
@@ -252,16 +194,11 @@ def _assign_sources(
 
 
 def _build_model(
-    files: Mapping[str, bytes],
-    version: int,
-    name: str,
-    entry: Mapping[str, Any],
-    where: str,
-    sources: list[str],
+    files: Mapping[str, bytes], version: int, model: ModelEntry, sources: list[str]
 ) -> Model:
     """Describe one model from its metadata entry and its files."""
-    executor = _executor(_field(entry, "executors", list, where), where)
-    style = _field(entry, "style", str, where)
+    name, where, executor, style = model.name, model.where, model.executor, model.style
+    entry = model.entry
     memory = _field(entry, "memory", dict, where, {})
     texts = {
         member: files[member].decode("utf-8", errors="replace")
@@ -282,12 +219,11 @@ def _build_model(
         else "executor-config/graph/graph.json"
     )
     graph_member = graph_member if executor == "graph" and graph_member in files else None
-    graph = _load_graph(files, graph_member) if graph_member else None
+    graph = parse_graph(files[graph_member], graph_member) if graph_member else None
     params_member = f"parameters/{name}.params"
     params_member = params_member if params_member in files else None
     relay_member = f"src/{name}.relay" if version == 7 else "src/relay.txt"
-    relay = files[relay_member].decode("utf-8", "replace") if relay_member in files else ""
-    main_entries = _main_entries(memory, where)
+    relay_source = files[relay_member].decode("utf-8", "replace") if relay_member in files else ""
     if style == "operator":
         operators = _operator_style_functions(memory, where)
         inputs: tuple[TensorInfo, ...] = ()
@@ -295,7 +231,7 @@ def _build_model(
     else:
         operators = _operator_functions(memory, where)
         metadata_source = next((t for t in texts.values() if "kTvmgenMetadata" in t), "")
-        inputs, outputs = _io(main_entries, graph, graph_member, metadata_source, relay, where)
+        inputs, outputs = _io(model, graph, metadata_source, relay_source)
     return Model(
         name=name,
         executor=executor,
@@ -306,26 +242,16 @@ def _build_model(
         entry_points=_entry_points(executor, mangled, functions, system_lib, operators),
         inputs=inputs,
         outputs=outputs,
-        memory=_device_memory(main_entries, where),
+        memory=model.memory,
         operator_functions=operators,
         sources=tuple(sources),
         header=header,
         graph_member=graph_member,
-        graph=graph,
+        graph=graph.document if graph else None,
+        graph_spec=graph,
         params_member=params_member,
         params_data=files[params_member] if params_member else None,
     )
-
-
-def _executor(executors: list[Any], where: str) -> str | None:
-    """``"aot"`` or ``"graph"``; None for operator style (an empty list)."""
-    if not executors:
-        return None
-    if len(executors) != 1 or executors[0] not in ("aot", "graph"):
-        raise MLFError(
-            f'{METADATA}: {where}executors: expected ["aot"] or ["graph"], got {executors}'
-        )
-    return executors[0]
 
 
 def _interface(
@@ -334,7 +260,7 @@ def _interface(
     """(interface API, unpacked API) of an AOT model; neither is recorded in metadata.json.
 
     The C interface is the one with a header; the AOT main takes typed data pointers exactly
-    when the API is unpacked (generated-code-abi.md 5, 7.2).
+    when the API is unpacked (docs/generated-code.md).
     """
     if executor != "aot":
         return None, None
@@ -343,22 +269,6 @@ def _interface(
     else:
         unpacked = True if header else None
     return ("c" if header else "packed"), unpacked
-
-
-def _device_memory(main_entries: list[dict[str, Any]], where: str) -> tuple[DeviceMemory, ...]:
-    """One ``DeviceMemory`` per ``memory.functions.main`` entry."""
-    result = []
-    for i, main in enumerate(main_entries):
-        path = f"{where}memory.functions.main[{i}]."
-        result.append(
-            DeviceMemory(
-                device=_field(main, "device", int, path, 1),
-                workspace_size_bytes=_field(main, "workspace_size_bytes", int, path, 0),
-                constants_size_bytes=_field(main, "constants_size_bytes", int, path, 0),
-                io_size_bytes=_field(main, "io_size_bytes", int, path, 0),
-            )
-        )
-    return tuple(result)
 
 
 def _targets(value: list | dict | str) -> tuple[str, ...]:
@@ -389,16 +299,6 @@ def _entry_points(
     if system_lib:
         points.append("TVMSystemLibEntryPoint")
     return tuple(points)
-
-
-def _main_entries(memory: Mapping[str, Any], where: str) -> list[dict[str, Any]]:
-    """``memory.functions.main``: one object per device (empty if absent)."""
-    functions = _field(memory, "functions", dict, f"{where}memory.", {})
-    main = _field(functions, "main", list, f"{where}memory.functions.", [])
-    for i, item in enumerate(main):
-        if not isinstance(item, dict):
-            raise MLFError(f"{METADATA}: {where}memory.functions.main[{i}]: expected an object")
-    return main
 
 
 def _operator_functions(memory: Mapping[str, Any], where: str) -> tuple[OperatorFunction, ...]:
@@ -442,47 +342,16 @@ def _operator_style_functions(
     return tuple(result)
 
 
-def _load_graph(files: Mapping[str, bytes], member: str) -> dict[str, Any]:
-    """Parse the graph JSON, naming the member if it is not JSON."""
-    try:
-        graph = json.loads(files[member].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise MLFError(f"{member}: not valid JSON: {error}") from None
-    if not isinstance(graph, dict):
-        raise MLFError(f"{member}: expected a JSON object")
-    return graph
-
-
 def graph_io_types(
-    graph: Mapping[str, Any], member: str
+    graph: GraphSpec,
 ) -> tuple[dict[str, tuple[Shape, str]], list[tuple[Shape, str]]]:
-    """(input node name -> (shape, dtype), [(shape, dtype) per head]) from a graph JSON."""
-    try:
-        nodes = graph["nodes"]
-        rows = graph["node_row_ptr"]
-        shapes = graph["attrs"]["shape"][1]
-        dtypes = graph["attrs"]["dltype"][1]
-        inputs = {
-            nodes[n]["name"]: (tuple(shapes[rows[n]]), dtypes[rows[n]]) for n in graph["arg_nodes"]
-        }
-        outputs = [(tuple(shapes[rows[n] + i]), dtypes[rows[n] + i]) for n, i, *_ in graph["heads"]]
-    except (KeyError, IndexError, TypeError, ValueError) as error:
-        raise MLFError(
-            f"{member}: malformed graph JSON ({type(error).__name__}: {error})"
-        ) from None
-    return inputs, outputs
-
-
-_Declared = tuple[str, str | None, int | None]  # name, dtype, size in bytes
+    """(input node name -> (shape, dtype), [(shape, dtype) per output]) of a graph."""
+    inputs = {name: (entry.shape, entry.dtype) for name, entry in graph.inputs().items()}
+    return inputs, [(entry.shape, entry.dtype) for entry in graph.outputs()]
 
 
 def _io(
-    main_entries: list[dict[str, Any]],
-    graph: Mapping[str, Any] | None,
-    graph_member: str | None,
-    metadata_source: str,
-    relay: str,
-    where: str,
+    model: ModelEntry, graph: GraphSpec | None, metadata_source: str, relay_source: str
 ) -> tuple[tuple[TensorInfo, ...], tuple[TensorInfo, ...]]:
     """Inputs and outputs: names, dtypes and sizes from metadata.json, shapes from the code.
 
@@ -490,14 +359,13 @@ def _io(
     Relay text's ``@main`` signature. Archives from TVM before 0.11 have no ``inputs`` or
     ``outputs`` in metadata.json; their tensors come from those same sources.
     """
-    graph_inputs, graph_outputs = graph_io_types(graph, graph_member or "") if graph else ({}, [])
+    graph_inputs, graph_outputs = graph_io_types(graph) if graph else ({}, [])
     meta_inputs = csource.metadata_tensors(metadata_source, "inputs")
     meta_outputs = csource.metadata_tensors(metadata_source, "outputs")
     meta_input_types = [_meta_type(tensor) for tensor in meta_inputs]
     meta_output_types = [_meta_type(tensor) for tensor in meta_outputs]
-    relay_params, relay_results = relay_text.main_signature(relay)
-    inputs = _declared(main_entries, "inputs", where)
-    outputs = _declared(main_entries, "outputs", where)
+    relay_params, relay_results = relay.main_signature(relay_source)
+    inputs, outputs = model.inputs, model.outputs
     if not inputs and not outputs:
         inputs, outputs = _undeclared_io(graph_inputs, graph_outputs, meta_inputs, meta_outputs)
     input_infos = tuple(
@@ -507,7 +375,7 @@ def _io(
             size,
             [graph_inputs.get(name), _at(meta_input_types, i), relay_params.get(name)],
         )
-        for i, (name, dtype, size) in enumerate(inputs)
+        for i, (name, dtype, size) in enumerate((t.name, t.dtype, t.size) for t in inputs)
     )
     output_infos = tuple(
         _tensor(
@@ -516,22 +384,9 @@ def _io(
             size,
             [_at(graph_outputs, i), _at(meta_output_types, i), _at(relay_results, i)],
         )
-        for i, (name, dtype, size) in enumerate(outputs)
+        for i, (name, dtype, size) in enumerate((t.name, t.dtype, t.size) for t in outputs)
     )
     return input_infos, output_infos
-
-
-def _declared(main_entries: list[dict[str, Any]], kind: str, where: str) -> list[_Declared]:
-    """The ``inputs`` or ``outputs`` objects of every ``main`` entry, in order."""
-    result: list[_Declared] = []
-    for i, main in enumerate(main_entries):
-        path = f"{where}memory.functions.main[{i}]."
-        for name, info in _field(main, kind, dict, path, {}).items():
-            if not isinstance(info, dict):
-                raise MLFError(f"{METADATA}: {path}{kind}.{name}: expected an object")
-            size = info.get("size")
-            result.append((name, info.get("dtype"), size if isinstance(size, int) else None))
-    return result
 
 
 def _at(items: list[Any], index: int) -> Any:
@@ -547,7 +402,7 @@ def _tensor(name: str, dtype: str | None, size: int | None, candidates: list[Any
     if size is None and shape is not None and dtype is not None:
         try:
             size = tensor_bytes(dtype, shape)
-        except MLFError:
+        except ArchiveFormatError:
             size = None
     return TensorInfo(name, dtype, shape, size)
 
@@ -564,19 +419,22 @@ def _undeclared_io(
     graph_outputs: list[tuple[Shape, str]],
     meta_inputs: list[csource.MetadataTensor],
     meta_outputs: list[csource.MetadataTensor],
-) -> tuple[list[_Declared], list[_Declared]]:
+) -> tuple[list[DeclaredTensor], list[DeclaredTensor]]:
     """Tensor names for archives whose metadata.json predates ``inputs``/``outputs``.
 
     Graph: every input node that is not a bound parameter (``p<N>``); AOT packed: the
     TVMMetadata names, a single output called ``output`` as metadata.json would.
     """
     if meta_inputs or meta_outputs:
-        inputs = [(t.name, None, None) for t in meta_inputs]
+        inputs = [DeclaredTensor(t.name, None, None) for t in meta_inputs]
         names = ["output"] if len(meta_outputs) == 1 else [t.name for t in meta_outputs]
-        return inputs, [(name, None, None) for name in names]
-    inputs = [(name, None, None) for name in graph_inputs if not re.fullmatch(r"p\d+", name)]
+        return inputs, [DeclaredTensor(name, None, None) for name in names]
+    inputs = [
+        DeclaredTensor(name, None, None) for name in graph_inputs if not re.fullmatch(r"p\d+", name)
+    ]
     single = len(graph_outputs) == 1
     outputs = [
-        ("output" if single else f"output{i}", None, None) for i in range(len(graph_outputs))
+        DeclaredTensor("output" if single else f"output{i}", None, None)
+        for i in range(len(graph_outputs))
     ]
     return inputs, outputs

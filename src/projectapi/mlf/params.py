@@ -1,6 +1,7 @@
-"""Reader and writer for TVM's NDArray-list ``.params`` format (model-library-format.md 6).
+"""numpy views of TVM's NDArray-list ``.params`` format, and its writer (docs/mlf.md).
 
-The list maps names to CPU tensors; all integers are little-endian. Entry order is kept as
+The layout is checked by the project-side reader (``microtvm_kit.archive.params``); this module
+maps its entries to numpy arrays. Entry order is kept as
 stored, so ``write_params(read_params(blob)) == blob`` for every file TVM writes.
 """
 
@@ -11,14 +12,15 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from microtvm_kit.archive import params as archive_params
+from microtvm_kit.archive.params import (
+    CPU_DEVICE,
+    LIST_MAGIC,
+    TENSOR_MAGIC,
+    ParamEntry,
+    index_params,
+)
 from projectapi.mlf.errors import ParamsFormatError
-
-LIST_MAGIC = 0xF7E58D4F05049CB7
-TENSOR_MAGIC = 0xDD5E40F096B4A13F
-# TVM writes every saved tensor as device CPU (DLPack type 1), id 0.
-_CPU = 1
-# TVM's CRT refuses tensors above TVM_CRT_MAX_NDIM (6 by default); 32 only bounds bad input.
-_MAX_NDIM = 32
 
 # DLPack (code, bits) -> numpy dtype; TVM stores bool as a 1-bit unsigned integer (one byte each).
 _NUMPY_DTYPES = {
@@ -30,86 +32,37 @@ _NUMPY_DTYPES = {
 _DL_TYPES = {np.dtype(numpy).newbyteorder("="): dl for dl, numpy in _NUMPY_DTYPES.items()}
 
 
-class _Reader:
-    """Sequential little-endian reader that names the field being read when data runs out."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def take(self, count: int, what: str) -> bytes:
-        if count < 0 or self.pos + count > len(self.data):
-            raise ParamsFormatError(
-                f"params data ends at byte {len(self.data)} while reading {what} "
-                f"(needs {count} bytes at byte {self.pos}): truncated file?"
-            )
-        chunk = self.data[self.pos : self.pos + count]
-        self.pos += count
-        return chunk
-
-    def unpack(self, fmt: str, what: str) -> tuple[int, ...]:
-        return struct.unpack("<" + fmt, self.take(struct.calcsize("<" + fmt), what))
-
-
 def read_params(data: bytes) -> dict[str, np.ndarray]:
     """Parse a ``.params`` blob into name -> array, in stored order."""
-    reader = _Reader(data)
-    magic, _reserved = reader.unpack("QQ", "the list header")
-    if magic != LIST_MAGIC:
-        raise ParamsFormatError(
-            f"not a params file: list magic is {magic:#018x}, expected {LIST_MAGIC:#018x}"
-        )
-    (count,) = reader.unpack("Q", "the name count")
-    names = []
-    for index in range(count):
-        (length,) = reader.unpack("Q", f"the length of name {index}")
-        raw = reader.take(length, f"name {index}")
-        try:
-            names.append(raw.decode("utf-8"))
-        except UnicodeDecodeError as error:
-            raise ParamsFormatError(f"name {index} is not valid UTF-8: {error}") from None
-    (array_count,) = reader.unpack("Q", "the array count")
-    if array_count != count:
-        raise ParamsFormatError(f"{count} names but {array_count} arrays")
-    if len(set(names)) != len(names):
-        raise ParamsFormatError("duplicate parameter names")
-    params = {name: _read_tensor(reader, name) for name in names}
-    if reader.pos != len(data):
-        raise ParamsFormatError(f"{len(data) - reader.pos} unexpected bytes after the last array")
-    return params
+    try:
+        entries = index_params(data, _numpy_dtype)
+    except archive_params.ParamsFormatError as error:
+        raise ParamsFormatError(str(error)) from None
+    return {entry.name: _array(data, entry) for entry in entries}
 
 
-def _read_tensor(reader: _Reader, name: str) -> np.ndarray:
-    """Parse one saved NDArray (section 6.2)."""
-    magic, _reserved = reader.unpack("QQ", f"the header of array '{name}'")
-    if magic != TENSOR_MAGIC:
-        raise ParamsFormatError(
-            f"array '{name}': tensor magic is {magic:#018x}, expected {TENSOR_MAGIC:#018x}"
-        )
-    device_type, _device_id, ndim = reader.unpack("iii", f"the device and rank of array '{name}'")
-    if device_type != _CPU:
-        raise ParamsFormatError(f"array '{name}': device type {device_type}, only CPU (1) is valid")
-    if not 0 <= ndim <= _MAX_NDIM:
-        raise ParamsFormatError(f"array '{name}': rank {ndim} out of range 0..{_MAX_NDIM}")
-    code, bits, lanes = reader.unpack("BBH", f"the dtype of array '{name}'")
+def _numpy_dtype(entry: ParamEntry) -> np.dtype:
+    """The stored numpy dtype of an entry; refuses types numpy cannot hold and wrong sizes."""
+    code, bits, lanes = entry.dl_type
     numpy_dtype = _NUMPY_DTYPES.get((code, bits))
     if numpy_dtype is None or lanes != 1:
         raise ParamsFormatError(
-            f"array '{name}': unsupported dtype (code {code}, bits {bits}, lanes {lanes})"
+            f"array '{entry.name}': unsupported dtype (code {code}, bits {bits}, lanes {lanes})"
         )
-    shape = reader.unpack(f"{ndim}q", f"the shape of array '{name}'")
-    if any(dim < 0 for dim in shape):
-        raise ParamsFormatError(f"array '{name}': negative dimension in shape {list(shape)}")
-    (size,) = reader.unpack("q", f"the data size of array '{name}'")
-    expected = np.dtype(numpy_dtype).itemsize * int(np.prod(shape, dtype=np.int64))
-    if size != expected:
+    expected = np.dtype(numpy_dtype).itemsize * int(np.prod(entry.shape, dtype=np.int64))
+    if entry.size != expected:
         raise ParamsFormatError(
-            f"array '{name}': data size {size} does not match shape {list(shape)} "
-            f"({expected} bytes)"
+            f"array '{entry.name}': data size {entry.size} does not match shape "
+            f"{list(entry.shape)} ({expected} bytes)"
         )
-    raw = reader.take(size, f"the data of array '{name}'")
-    native = np.dtype(numpy_dtype).newbyteorder("=")
-    return np.frombuffer(raw, dtype=numpy_dtype).reshape(shape).astype(native)
+    return np.dtype(numpy_dtype)
+
+
+def _array(data: bytes, entry: ParamEntry) -> np.ndarray:
+    """A native-order copy of one stored array."""
+    stored = _numpy_dtype(entry)
+    raw = data[entry.offset : entry.offset + entry.size]
+    return np.frombuffer(raw, dtype=stored).reshape(entry.shape).astype(stored.newbyteorder("="))
 
 
 def write_params(params: Mapping[str, np.ndarray]) -> bytes:
@@ -131,5 +84,5 @@ def _tensor_bytes(name: str, array: np.ndarray) -> bytes:
         raise ParamsFormatError(f"array '{name}': dtype {array.dtype} cannot be stored in params")
     code, bits = dl_type
     data = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
-    header = struct.pack("<QQiiiBBH", TENSOR_MAGIC, 0, _CPU, 0, array.ndim, code, bits, 1)
+    header = struct.pack("<QQiiiBBH", TENSOR_MAGIC, 0, CPU_DEVICE, 0, array.ndim, code, bits, 1)
     return header + struct.pack(f"<{array.ndim}qq", *array.shape, len(data)) + data

@@ -2,7 +2,7 @@
 
 For people who bring their own generated code: an AOT model with the C interface
 (``tvmgen_<M>_run(struct tvmgen_<M>_inputs*, struct tvmgen_<M>_outputs*)``). The archive has
-what TVM 0.14 writes for such a model (model-library-format.md 3.1): ``metadata.json`` with
+what TVM 0.14 writes for such a model (docs/mlf.md): ``metadata.json`` with
 inputs and outputs in ``memory.functions.main``, the sources as ``codegen/host/src/<M>_lib<k>``,
 the interface header (given, or generated from the description), an empty
 ``parameters/<M>.params`` and a ``src/<M>.relay`` stating ``@main``'s signature. The result is
@@ -19,38 +19,26 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from microtvm_kit.archive import ArchiveFormatError
+from microtvm_kit.archive.dtypes import parse_dtype
+from microtvm_kit.archive.tensors import TensorSpec
 from projectapi.mlf import csource
 from projectapi.mlf.checks import check
-from projectapi.mlf.dtypes import tensor_bytes
 from projectapi.mlf.errors import MLFError, MLFValidationError
 from projectapi.mlf.library import INCLUDE_DIR, SOURCE_DIR, ModelLibrary, open_library
 from projectapi.mlf.params import write_params
 
 # Lower case only: TVM's own C-interface code does not compile for names with capitals
-# (generated-code-abi.md 2), and the name becomes part of C identifiers.
+# (docs/generated-code.md), and the name becomes part of C identifiers.
 _MODEL_NAME_RE = re.compile(r"[a-z_][a-z0-9_]*")
 _SOURCE_EXTENSIONS = (".c", ".cc", ".cpp")
 # What TVM records for Target("c").
 DEFAULT_TARGET = "c -keys=cpu "
 # Suffixes of generated symbols that are not operators.
 _NOT_OPERATORS = ("_run", "___tvm_main__", "_get_c_metadata", "_map_inputs", "_map_outputs")
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    """A model input or output as the person packing the archive describes it."""
-
-    name: str
-    dtype: str
-    shape: tuple[int, ...]
-
-    @property
-    def size_bytes(self) -> int:
-        return tensor_bytes(self.dtype, self.shape)
 
 
 def pack(
@@ -131,7 +119,10 @@ def _check_description(
                 raise MLFError(
                     f"{kind} '{tensor.name}': shape {list(tensor.shape)} must be positive"
                 )
-            tensor_bytes(tensor.dtype, tensor.shape)  # raises for an unknown dtype
+            try:
+                parse_dtype(tensor.dtype)
+            except ArchiveFormatError as error:
+                raise MLFError(f"{kind} '{tensor.name}': {error}") from None
             identifier = csource.c_identifier(tensor.name)
             if identifier in seen:
                 raise MLFError(

@@ -33,7 +33,7 @@ def test_generate_is_fast_and_complete(template, tmp_path) -> None:
     project = tmp_path / "p"
     for path in ("microtvm_api_server.py", "microtvm_kit/server.py", "microtvm_kit/safe_tar.py", "model.tar",
                  "model/metadata.json", "runtime/include/dlpack/dlpack.h",
-                 "crt_config/crt_config.h", "glue/model_glue.h", "glue/model_glue.c",
+                 "crt_config/crt_config.h", "c/model_glue.h", "glue/model_glue.c",
                  "CMakeLists.txt", "config.cmake", "c/standalone_loop.c", "c/firmware.cmake"):
         assert (project / path).is_file(), path
     # The standalone program calls the model directly: no registry is written or linked.

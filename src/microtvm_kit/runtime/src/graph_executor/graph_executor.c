@@ -17,7 +17,7 @@ static const DLDevice kCPU = {kDLCPU, 0};
 
 /* Longest JSON key we need to recognise (graph keys are short; a longer key is an error). */
 #define GRAPH_KEY_BYTES 64
-/* NDArray-list and NDArray magic numbers (model-library-format.md 6). */
+/* NDArray-list and NDArray magic numbers (docs/mlf.md). */
 #define PARAMS_LIST_MAGIC 0xF7E58D4F05049CB7ULL
 #define NDARRAY_MAGIC 0xDD5E40F096B4A13FULL
 

@@ -1,5 +1,5 @@
 /*
- * MinRPC-compatible request handling (minrpc.md): decode one RPC packet from the receive buffer
+ * MinRPC-compatible request handling (docs/micro.md): decode one RPC packet from the receive buffer
  * with bounds checks, execute it, encode the reply. Every malformed or unsupported request is
  * answered with an Exception naming the problem (TVM's device hangs instead), and the message is
  * always produced by this request, never left over from an earlier failure.
@@ -11,7 +11,7 @@
 #include <tvm/runtime/crt/internal/rpc_server.h>
 #include <tvm/runtime/crt/ndarray.h>
 
-/* RPC codes (minrpc.md 2). */
+/* RPC codes (docs/micro.md). */
 enum {
   kRPCShutdown = 1,
   kRPCInitServer = 2,
@@ -126,7 +126,7 @@ static int ReadTensor(TVMRpcServer* s, Reader* r, DLTensor** out, RpcError* err)
   return 0;
 }
 
-/* Decodes a packed sequence (minrpc.md 3). */
+/* Decodes a packed sequence (docs/micro.md). */
 static int ReadSequence(TVMRpcServer* s, Reader* r, TVMValue** values, int** codes, int* num,
                         RpcError* err) {
   int32_t n = ReadI32(r);
@@ -292,7 +292,7 @@ static void PutTensor(Head* h, const DLTensor* t) {
   PutU64(h, t->byte_offset);
 }
 
-/* Encodes a CallFunc result (minrpc.md 3.4). */
+/* Encodes a CallFunc result (docs/micro.md). */
 static tvm_crt_error_t ReturnValue(TVMRpcServer* s, TVMValue v, int code) {
   Head h;
   tvm_crt_error_t err;

@@ -15,7 +15,7 @@
 extern "C" {
 #endif
 
-/* Framing bytes (framing-and-session.md 3.1). */
+/* Framing bytes (docs/micro.md). */
 #define TVM_FRAMING_ESCAPE 0xff
 #define TVM_FRAMING_NOP 0xfe
 #define TVM_FRAMING_START 0xfd
@@ -95,7 +95,7 @@ typedef struct {
   uint8_t established;
 } TVMSession;
 
-/* Next nonce (framing-and-session.md 4.3). */
+/* Next nonce (docs/micro.md). */
 uint8_t TVMSession_NextNonce(uint8_t n);
 void TVMSession_Init(TVMSession* s, TVMFramer* framer, uint8_t nonce_seed);
 /* Sends TerminateSession (id 0) and forgets any session. */
