@@ -28,7 +28,7 @@ def test_tvm_layout_has_exactly_the_components_tvm_templates_glob(
     destination = tmp_path / "standalone_crt"
     status, out, _ = _export(capsys, str(destination), "--layout", "tvm", "--json")
     assert status == 0
-    report = json.loads(out)
+    report = json.loads(out)["result"]
     assert report["layout"] == "tvm" and report["runtime"] == "projectapi"
     base = destination / "src" / "runtime" / "crt"
     assert sorted(p.name for p in base.iterdir()) == sorted(runtime_tree.TVM_LAYOUT_COMPONENTS)

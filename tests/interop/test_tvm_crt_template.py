@@ -31,7 +31,7 @@ def test_template_answers_through_the_shim(template: pathlib.Path, capsys: pytes
         assert [option.name for option in project.options] == ["workspace_size_bytes", "verbose"]
     assert cli.main(["check", str(template), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["passed"]
+    assert report["ok"] and report["result"]["passed"]
 
 
 @pytest.mark.slow

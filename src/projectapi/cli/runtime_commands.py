@@ -8,10 +8,11 @@ projectapi`` in its own.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from microtvm_kit import runtime_tree
+from projectapi.cli import output
+from projectapi.cli.parsing import add_command, add_json
 from projectapi.errors import ProjectAPIError
 
 
@@ -21,11 +22,20 @@ class RuntimeExportError(ProjectAPIError):
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``runtime`` and its subcommands."""
-    runtime = subparsers.add_parser("runtime", help="export projectapi's device runtime")
-    commands = runtime.add_subparsers(dest="runtime_command", required=True, metavar="SUBCOMMAND")
-    export = commands.add_parser(
+    runtime = add_command(
+        subparsers,
+        "runtime",
+        "export projectapi's device runtime for templates and build systems",
+        "projectapi runtime export crt --layout tvm",
+    )
+    commands = runtime.add_subparsers(
+        dest="runtime_command", required=True, metavar="SUBCOMMAND", help="one of:"
+    )
+    export = add_command(
+        commands,
         "export",
-        help="write the runtime tree into a new directory (give it as standalone_crt_dir)",
+        "write the runtime tree into a new directory (give it as standalone_crt_dir)",
+        "projectapi runtime export crt --layout tvm\nprojectapi runtime export crt",
     )
     export.add_argument("directory", type=Path, help="directory to create (must not exist)")
     export.add_argument(
@@ -36,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Makefile), for templates written for TVM; projectapi: this runtime's own layout "
         "(default)",
     )
-    export.add_argument("--json", action="store_true", help="print JSON instead of a sentence")
+    add_json(export)
     export.set_defaults(func=_export)
 
 
@@ -46,11 +56,10 @@ def _export(args: argparse.Namespace) -> int:
     except OSError as error:  # the directory exists, or cannot be written
         raise RuntimeExportError(f"cannot export the runtime to {args.directory}: {error}") from None
     components = runtime_tree.components(args.directory)
-    if args.json:
-        print(json.dumps(dict(info._asdict(), components=components)))
-    else:
-        print(
-            f"exported {info.describe()}: {len(components)} components; pass "
-            f"{args.directory} as standalone_crt_dir"
-        )
+    output.emit(
+        args,
+        dict(info._asdict(), components=components),
+        f"exported {info.describe()}: {len(components)} components; pass "
+        f"{args.directory} as standalone_crt_dir",
+    )
     return 0
