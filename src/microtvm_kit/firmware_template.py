@@ -193,6 +193,7 @@ class FirmwareTemplate(server.ProjectAPIHandler):
             if self.is_template
             else str(self.TEMPLATE_DIR / MLF_NAME),
             project_options=self.OPTIONS,
+            project_type=None if self.is_template else self.settings()["project_type"],
         )
 
     # Hooks ---------------------------------------------------------------------------------

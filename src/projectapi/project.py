@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from microtvm_kit import RUNTIME_DIR
 from projectapi import client as _client
 from projectapi import server as _server
+from projectapi.build_lock import project_build_lock
 from projectapi.errors import ProjectAPIError
 
 # The TVM release whose Project API this implements; servers may check the version they are
@@ -266,6 +267,7 @@ def _server_info(raw: Any) -> _server.ServerInfo:
             is_template=bool(raw["is_template"]),
             model_library_format_path=raw.get("model_library_format_path"),
             project_options=[option_from_wire(entry) for entry in options],
+            project_type=raw.get("project_type"),
         )
     except (KeyError, TypeError) as error:
         raise _client.ProtocolError(
@@ -418,8 +420,10 @@ class GeneratedProject(_Project):
     _WANT_TEMPLATE = False
 
     def build(self, options: Mapping[str, Any] | None = None) -> None:
-        """Build the project; the server's output goes to stderr as it happens."""
-        self._conn.api.build(options=self._options_for("build", options))
+        """Build the project (one build of it at a time); the server's output goes to stderr."""
+        to_send = self._options_for("build", options)
+        with project_build_lock(self.project_dir):
+            self._conn.api.build(options=to_send)
 
     def flash(self, options: Mapping[str, Any] | None = None) -> None:
         """Flash the built project onto its device."""
