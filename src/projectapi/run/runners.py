@@ -148,9 +148,15 @@ class SessionModelRunner:
         outputs: Sequence[TensorLayout],
         *,
         inputs_by_name: bool,
+        session: Session | None = None,
     ) -> None:
-        """Drive ``executor`` (released by ``close``); inputs go by name or by index."""
+        """Drive ``executor`` (released by ``close``); inputs go by name or by index.
+
+        ``session`` is the device session the executor lives in, for callers that need more
+        of the device (arrays, functions) than the model.
+        """
         self.executor = executor
+        self.session = session
         self.inputs = list(inputs)
         self.outputs = list(outputs)
         self._by_name = inputs_by_name
@@ -205,14 +211,18 @@ def session_runner(
     ins, outs = model_layouts(model)
     if model.executor != "graph":
         return SessionModelRunner(
-            session.create_aot_executor(model.name), ins, outs, inputs_by_name=False
+            session.create_aot_executor(model.name),
+            ins,
+            outs,
+            inputs_by_name=False,
+            session=session,
         )
     graph_json = json.dumps(model.graph, separators=(",", ":"))
     if (graph_executor or "device") == "host":
         executor = session.create_host_graph_executor(graph_json)
     else:
         executor = session.create_graph_executor(graph_json)
-    runner = SessionModelRunner(executor, ins, outs, inputs_by_name=True)
+    runner = SessionModelRunner(executor, ins, outs, inputs_by_name=True, session=session)
     try:
         params = model.params()
         if params:  # device-side: in one message when it fits, else by chunked copies
