@@ -54,7 +54,7 @@ FIRMWARE_KIT = Part(
     "PROJECTAPI_KIT_PREBUILT_DIR",
     (*RUNTIME.key_lines, "set(PROJECTAPI_DEFINITIONS", "set(PROJECTAPI_KIT_SOURCES"),
     ("c", "src", "firmware", "glue/model_glue.h", "crt_config", "toolchain.cmake", "runtime/include"),
-    "CMakeFiles/projectapi_kit.dir/**/*.o",
+    "CMakeFiles/projectapi_kit.dir/**/*.o*",  # .o, or .obj for bare-metal targets
 )
 PARTS = (RUNTIME, FIRMWARE_KIT)
 

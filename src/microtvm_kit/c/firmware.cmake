@@ -51,7 +51,7 @@ target_compile_options(model_code PRIVATE -Wall -Wno-incompatible-pointer-types
 # linked as a group because components depend on each other in no fixed order.
 function(projectapi_add_firmware name)
   if(PROJECTAPI_KIT_PREBUILT_DIR)
-    file(GLOB kit_objects ${PROJECTAPI_KIT_PREBUILT_DIR}/*.o)
+    file(GLOB kit_objects ${PROJECTAPI_KIT_PREBUILT_DIR}/*${CMAKE_C_OUTPUT_EXTENSION})
   else()
     add_library(projectapi_kit OBJECT ${PROJECTAPI_KIT_SOURCES})
     target_compile_definitions(projectapi_kit PRIVATE ${PROJECTAPI_DEFINITIONS})

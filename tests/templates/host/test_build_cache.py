@@ -60,6 +60,7 @@ def test_second_project_compiles_only_its_model_and_a_change_misses(tmp_path) ->
     second = _build_log(second_dir, cache)
     assert RUNTIME_OBJECT not in second and KIT_OBJECT not in second
     assert MODEL_OBJECT in second and "prebuilt from the cache" in second
+    assert "prebuilt/runtime " in second and "prebuilt/firmware_kit " in second
     _run(second_dir)  # what was linked from the cache works
     flags = _build_log(_generate(tmp_path / "flags", cflags="-DPROJECTAPI_TEST_FLAG=1"), cache)
     assert RUNTIME_OBJECT in flags and KIT_OBJECT in flags
