@@ -22,16 +22,18 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
 
-from micro.pipe_device import PipeTransport, build_devices, graph_files
-from micro.transcripts import mlf_input_output
+import numpy as np
+from micro.pipe_device import PipeTransport, build_devices
+from micro.transcripts import MLF_DIR, mlf_input_output
 
+from projectapi import mlf, run
 from projectapi.micro import Session
+from projectapi.run import Measurement
 
 AOT = "mnist_aot_packed_syslib"
 GRAPHS = ("mnist_graph", "mnist_graph_params")
@@ -41,21 +43,43 @@ DEVICE_GRAPH = "graph executor on the device"
 
 @dataclass
 class Row:
-    """One executor: how to time a run on the device, and the measurements so far."""
+    """One executor's runner and the measurements so far."""
 
     executor: str
     archive: str
-    run: Callable[[], Any]
-    device_time: Callable[[], float]
+    runner: Any  # a projectapi.run.ModelRunner, or _EntryPoint
     device: list[float] = field(default_factory=list)
     wall: list[float] = field(default_factory=list)
 
     def measure(self) -> None:
         """Time one run on the device and one on the host."""
-        self.device.append(self.device_time())
-        start = time.perf_counter()
-        self.run()
-        self.wall.append(time.perf_counter() - start)
+        self.device.append(self.runner.benchmark(1).device_mean)
+        self.wall.append(self.runner.run(1).host_wall[0])
+
+
+class _EntryPoint:
+    """The AOT model's entry point called from the system library, without the executor."""
+
+    def __init__(self, stack: contextlib.ExitStack, session: Session, x: np.ndarray) -> None:
+        self._syslib = stack.enter_context(session.system_lib())
+        self._entry = stack.enter_context(self._syslib.get_function("tvmgen_default_run"))
+        self._tensors = (
+            stack.enter_context(session.array(x)),
+            stack.enter_context(session.empty((1, 10))),
+        )
+
+    def run(self, repeat: int = 1) -> Measurement:
+        walls = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            self._entry(*self._tensors)
+            walls.append(time.perf_counter() - start)
+        return Measurement(repeat, host_wall=tuple(walls))
+
+    def benchmark(self, runs: int) -> Measurement:
+        with self._syslib.time_evaluator("tvmgen_default_run", number=runs) as timer:
+            (seconds,) = timer(*self._tensors)
+        return Measurement(runs, device_mean=seconds, device_fastest=seconds)
 
 
 def fast_half_mean(samples: list[float]) -> float:
@@ -63,48 +87,27 @@ def fast_half_mean(samples: list[float]) -> float:
     return statistics.fmean(sorted(samples)[: (len(samples) + 1) // 2])
 
 
+def _runner(stack: contextlib.ExitStack, session: Session, archive: str, where: str | None) -> Any:
+    """A run-layer runner for ``archive`` over ``session``, its reference input set."""
+    model = mlf.open(MLF_DIR / f"{archive}.tar").model()
+    runner = stack.enter_context(contextlib.closing(run.session_runner(session, model, where)))
+    runner.set_inputs({"Input3": mlf_input_output(archive)[0]})
+    return runner
+
+
 def open_rows(stack: contextlib.ExitStack, devices: Any) -> list[Row]:
-    """Sessions and executors for AOT and both graph archives (device-side and host walk)."""
+    """Runners for AOT and both graph archives (device-side and host walk)."""
     session = stack.enter_context(Session(PipeTransport(devices[AOT])))
-    aot = stack.enter_context(session.create_aot_executor())
-    x = mlf_input_output(AOT)[0]
-    aot.set_input("Input3", x)
-    # The AOT model code without the executor: its entry point called from the system library.
-    syslib = stack.enter_context(session.system_lib())
-    entry = stack.enter_context(syslib.get_function("tvmgen_default_run"))
-    tensors = (stack.enter_context(session.array(x)), stack.enter_context(session.empty((1, 10))))
-
-    def time_entry() -> float:
-        with syslib.time_evaluator("tvmgen_default_run", number=1) as timer:
-            return timer(*tensors)[0]
-
     rows = [
-        Row("AOT executor on the device", AOT, aot.run, lambda: aot.benchmark(1, 1).results[0]),
-        Row("AOT model code, no executor", AOT, lambda: entry(*tensors), time_entry),
+        Row("AOT executor on the device", AOT, _runner(stack, session, AOT, None)),
+        Row("AOT model code, no executor", AOT,
+            _EntryPoint(stack, session, mlf_input_output(AOT)[0])),
     ]
     for archive in GRAPHS:
-        graph_json, params = graph_files(archive)
-        x = mlf_input_output(archive)[0]
         session = stack.enter_context(Session(PipeTransport(devices[archive])))
-        on_device = stack.enter_context(session.create_graph_executor(graph_json, params))
-        walked = stack.enter_context(session.create_host_graph_executor(graph_json, params))
-        on_device.set_input("Input3", x)
-        walked.set_input("Input3", x)
+        rows.append(Row(DEVICE_GRAPH, archive, _runner(stack, session, archive, "device")))
         rows.append(
-            Row(
-                DEVICE_GRAPH,
-                archive,
-                on_device.run,
-                lambda ex=on_device: ex.benchmark(1, 1).results[0],
-            )
-        )
-        rows.append(
-            Row(
-                "graph walked on the host",
-                archive,
-                walked.run,
-                lambda ex=walked: ex.profile(repeat=1).whole_run,
-            )
+            Row("graph walked on the host", archive, _runner(stack, session, archive, "host"))
         )
     return rows
 

@@ -27,24 +27,12 @@ from collections.abc import Callable
 import numpy as np
 from benchdata import MLF_DIR
 
-from projectapi import mlf, standalone
-from projectapi.micro import Session
+from projectapi import mlf, run
 from projectapi.project import GeneratedProject, TemplateProject
 
 DEFAULT_ARCHIVE = MLF_DIR / "mnist_aot_packed_syslib.tar"
 TVM_RUN_MEDIAN_SEC = 5.4e-3  # TVM v0.14 host-driven run() on this archive, measured here
 UPLOAD_BYTES = 256 * 1024
-
-
-def _median_seconds(action: Callable[[], object], runs: int) -> float:
-    """Median wall time of ``action`` over ``runs`` calls, after one warm-up call."""
-    action()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _generate(archive: pathlib.Path, where: pathlib.Path, project_type: str) -> GeneratedProject:
@@ -70,18 +58,18 @@ def _inputs(model: mlf.Model, archive: pathlib.Path) -> dict[str, np.ndarray]:
 
 
 def measure_host_driven(
-    project: GeneratedProject, inputs: dict[str, np.ndarray], runs: int
+    project: GeneratedProject, model: mlf.Model, inputs: dict[str, np.ndarray], runs: int
 ) -> dict[str, float]:
     """Wall latency of run(), device time, RPC overhead per call, upload MB/s."""
-    with Session(project.transport()) as session, session.create_aot_executor() as executor:
-        for index, value in enumerate(inputs.values()):
-            executor.set_input(index, value)
-        run_wall = _median_seconds(executor.run, runs)
-        device = executor.benchmark(number=max(1, runs // 10), repeat=10).median
-        num_outputs = executor.module.get_function("get_num_outputs")
+    with run.open_runner(project, model) as runner:
+        runner.set_inputs(inputs)
+        runner.run(1)  # warm-up
+        run_wall = runner.run(runs).host_median
+        device = runner.benchmark(runs).device_mean
+        num_outputs = runner.executor.module.get_function("get_num_outputs")
         rpc_call = _median_seconds(num_outputs, runs)
         payload = np.arange(UPLOAD_BYTES, dtype=np.uint8)
-        with session.empty((UPLOAD_BYTES,), "uint8") as array:
+        with runner.session.empty((UPLOAD_BYTES,), "uint8") as array:
             upload = _median_seconds(lambda: array.copyfrom(payload), max(5, runs // 20))
             np.testing.assert_array_equal(array.numpy(), payload)
     return {
@@ -96,12 +84,23 @@ def measure_standalone(
     project: GeneratedProject, model: mlf.Model, inputs: dict[str, np.ndarray], runs: int
 ) -> dict[str, float]:
     """Wall latency of one standalone request (inputs in, one run, outputs out)."""
-    layouts_in, layouts_out = standalone.model_layouts(model)
-    with project.transport() as transport:
-        runner = standalone.StandaloneRunner(transport, layouts_in, layouts_out)
-        wall = _median_seconds(lambda: runner.run(inputs), runs)
-        device = runner.run(inputs, repeat=runs).mean_seconds
+    with run.open_runner(project, model) as runner:
+        runner.set_inputs(inputs)
+        runner.run(1)  # warm-up
+        wall = statistics.median(runner.run(1).host_wall[0] for _ in range(runs))
+        device = runner.run(runs).device_mean
     return {"request_wall": wall, "device": device}
+
+
+def _median_seconds(action: Callable[[], object], runs: int) -> float:
+    """Median wall time of ``action`` over ``runs`` calls, after one warm-up call."""
+    action()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def main() -> None:
@@ -114,7 +113,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="projectapi-bench-") as scratch:
         where = pathlib.Path(scratch)
         with _generate(args.archive, where, "host_driven") as project:
-            driven = measure_host_driven(project, inputs, args.runs)
+            driven = measure_host_driven(project, model, inputs, args.runs)
         with _generate(args.archive, where, "aot_standalone") as project:
             alone = measure_standalone(project, model, inputs, args.runs)
 
@@ -124,7 +123,7 @@ def main() -> None:
          f"{driven['run_wall'] / TVM_RUN_MEDIAN_SEC:.2f}x TVM v0.14 (5.4 ms)"),
         ("standalone request wall, median", f"{alone['request_wall'] * ms:.3f} ms",
          f"host-driven / standalone = {driven['run_wall'] / alone['request_wall']:.2f}x"),
-        ("on-device run (time evaluator)", f"{driven['device'] * ms:.3f} ms",
+        ("on-device run (time evaluator), mean", f"{driven['device'] * ms:.3f} ms",
          f"standalone program's own clock: {alone['device'] * ms:.3f} ms"),
         ("RPC overhead per call (no-op call)", f"{driven['rpc_call'] * ms:.3f} ms",
          f"run() wall - device = {(driven['run_wall'] - driven['device']) * ms:.3f} ms"),

@@ -1,9 +1,12 @@
-"""Host template speed: generate, first build, no-change rebuild, and runtime overhead.
+"""Host template speed: generate, first build, no-change rebuild, runtime overhead, build cache.
 
 For each real AOT archive (and the bundled example) this generates a host project, builds it,
 rebuilds it with nothing changed, then times one inference in the standalone program against
 the same MLF code called directly from a minimal C harness built with the same flags.
-Prints one table. Run: ``.venv/bin/python benchmarks/host_template.py [--runs N]``.
+Then, with an empty build cache, it builds two projects of one configuration one after the
+other (host, and a QEMU board): the second takes the runtime and the firmware's own objects from
+the cache and compiles only the model (target: at most 0.3x the first's build time).
+Prints the tables. Run: ``.venv/bin/python benchmarks/host_template.py [--runs N]``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time
 from benchdata import MLF_DIR
 
 import microtvm_kit
-from microtvm_kit import model_glue
+from microtvm_kit import model_glue, runtime_cache
 from projectapi.mlf import example, extract_archive
 from projectapi.project import TemplateProject
 
@@ -157,14 +160,70 @@ def _measure(name: str, archive: pathlib.Path, work: pathlib.Path, runs: int) ->
             "ninja": ninja, "standalone": standalone, "direct": direct}
 
 
+# (template, archive, options) of the second-build comparison; the model is MNIST throughout.
+SECOND_BUILDS = (
+    ("host", "mnist_aot_c", {"project_type": "aot_standalone"}),
+    ("host", "mnist_aot_c", {"project_type": "host_driven"}),
+    ("qemu", "mnist_aot_c", {"board": "mps2-an385", "project_type": "aot_standalone"}),
+    ("qemu", "mnist_aot_c", {"board": "mps2-an385", "project_type": "host_driven"}),
+)
+SECOND_BUILD_TARGET = 0.3
+
+
+def _build_seconds(template: str, archive: pathlib.Path, where: pathlib.Path, options: dict) -> float:
+    """Generate a project and time its build (server start not included)."""
+    with TemplateProject(template) as factory:
+        project = factory.generate_project(archive, where, options)
+    with project:
+        start = time.perf_counter()
+        project.build()
+        return time.perf_counter() - start
+
+
+def measure_second_build(template: str, archive: pathlib.Path, work: pathlib.Path, options: dict) -> tuple[float, float]:
+    """(first, second) build seconds of two projects of one configuration, cache empty at first."""
+    previous = os.environ.get(runtime_cache.ENV_VAR)
+    os.environ[runtime_cache.ENV_VAR] = str(work / "cache")
+    try:
+        first = _build_seconds(template, archive, work / "first", options)
+        second = _build_seconds(template, archive, work / "second", options)
+    finally:
+        if previous is None:
+            del os.environ[runtime_cache.ENV_VAR]
+        else:
+            os.environ[runtime_cache.ENV_VAR] = previous
+    return first, second
+
+
+def second_build_table(tmp: pathlib.Path) -> list[str]:
+    """One line per configuration: first build, second build, their ratio."""
+    lines = ["template | board | project type | first build s | second build s | second / first",
+             "-------- | ----- | ------------ | ------------- | -------------- | --------------"]
+    for index, (template, name, options) in enumerate(SECOND_BUILDS):
+        work = tmp / f"second-{index}"
+        work.mkdir()
+        first, second = measure_second_build(template, MLF_DIR / f"{name}.tar", work, options)
+        ratio = second / first
+        verdict = "met" if ratio <= SECOND_BUILD_TARGET else "NOT met"
+        lines.append(f"{template} | {options.get('board', '-')} | {options['project_type']} | "
+                     f"{first:.2f} | {second:.2f} | {ratio:.2f}x (target {SECOND_BUILD_TARGET}x: {verdict})")
+    return lines
+
+
 def main() -> None:
     """Measure every archive and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000,
                         help="fewest inferences per timed batch (more for fast models)")
+    parser.add_argument("--second-build-only", action="store_true",
+                        help="only the build cache comparison")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="host-bench-") as tmp:
+        second_builds = second_build_table(pathlib.Path(tmp))
+        if args.second_build_only:
+            print("\n".join(second_builds))
+            return
         example_archive = pathlib.Path(tmp) / "example.tar"
         example.build_example_archive(example_archive)
         sources = [(name, MLF_DIR / f"{name}.tar") for name in ARCHIVES]
@@ -187,6 +246,10 @@ def main() -> None:
     print(f"(per-inference CPU time of the whole process: fastest of {BATCHES} alternating "
           f"batches of >= {args.runs} runs and >= {MIN_BATCH_SEC} s; "
           "rebuild = no-change build through the Project API server)")
+    print()
+    print("\n".join(second_builds))
+    print("(build through the Project API server of a second project of the same configuration "
+          "and model, the build cache filled by the first)")
 
 
 if __name__ == "__main__":

@@ -17,15 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
-import statistics
 import tempfile
-import time
 
 import numpy as np
 from benchdata import MLF_DIR
 
-import projectapi
-from projectapi import mlf, standalone
+from projectapi import mlf, run
 from projectapi.project import TEMPLATES_DIR, GeneratedProject, TemplateProject
 
 BOARDS = json.loads((TEMPLATES_DIR / "qemu" / "boards.json").read_text())
@@ -43,31 +40,29 @@ def _project(tmp: pathlib.Path, board: str, model: str, project_type: str) -> Ge
     return project
 
 
+def _inputs(model: str) -> tuple[mlf.Model, dict[str, np.ndarray]]:
+    """The model and its reference input."""
+    loaded = mlf.open(MLF_DIR / f"{model}.tar").model()
+    return loaded, {loaded.inputs[0].name: np.load(MLF_DIR / f"{model}.input.npy")}
+
+
 def _standalone_seconds(project: GeneratedProject, model: str, repeat: int, icount: bool) -> float:
     """Fastest on-device seconds of one inference, timed by the firmware."""
-    ins, outs = standalone.model_layouts(mlf.open(MLF_DIR / f"{model}.tar").model())
-    x = np.load(MLF_DIR / f"{model}.input.npy")
-    with project.transport({"icount": icount}) as link:
-        result = standalone.StandaloneRunner(link, ins, outs).run(
-            {ins[0].name: x.reshape(ins[0].shape)}, repeat=repeat
-        )
-    return result.fastest_seconds
+    loaded, inputs = _inputs(model)
+    with run.open_runner(project, loaded, transport_options={"icount": icount}) as runner:
+        runner.set_inputs(inputs)
+        return runner.run(repeat).device_fastest
 
 
 def _host_driven(project: GeneratedProject, model: str, runs: int) -> tuple[float, float]:
-    """(median wall seconds of executor.run(), median on-device seconds of one run)."""
-    x = np.load(MLF_DIR / f"{model}.input.npy")
-    with projectapi.Session(project.transport()) as session:
-        executor = session.create_aot_executor()
-        executor.set_input(0, x)
-        executor.run()  # warm-up
-        walls = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            executor.run()
-            walls.append(time.perf_counter() - start)
-        device = executor.benchmark(number=1, repeat=runs)
-    return statistics.median(walls), device.median
+    """(median wall seconds of executor.run(), mean on-device seconds of one run)."""
+    loaded, inputs = _inputs(model)
+    with run.open_runner(project, loaded) as runner:
+        runner.set_inputs(inputs)
+        runner.run(1)  # warm-up
+        wall = runner.run(runs).host_median
+        device = runner.benchmark(runs).device_mean
+    return wall, device
 
 
 def measure(tmp: pathlib.Path, board: str, model: str, runs: int) -> dict:

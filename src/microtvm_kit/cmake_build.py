@@ -8,12 +8,15 @@ with nothing to do costs one build-tool start. Standard library only, Python 3.8
 from __future__ import annotations
 
 import os
+import pathlib
 import re
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
+
+from microtvm_kit import runtime_cache
 
 # gcc/clang "file:line:col: error: ...", driver "gcc: error: ...", "fatal error", linker errors,
 # and CMake's own "CMake Error" headings, in the order they are preferred as the summary.
@@ -110,16 +113,31 @@ def build(
     build_type: str = "release",
     cc: Optional[str] = None,
     verbose: bool = False,
+    cmake_cache: Optional[Dict[str, str]] = None,
+    runtime: Optional[runtime_cache.RuntimeCache] = None,
 ) -> BuildResult:
-    """Configure if needed, build ``target`` (an executable) and report its sizes."""
+    """Configure if needed, build ``target`` (an executable) and report its sizes.
+
+    With ``runtime``, a first configure takes the runtime libraries and the firmware's own
+    objects from the cache when it has them (so only the model and its glue are compiled), and
+    a build that compiled them stores them there.
+    """
     cache_file = os.path.join(build_dir, "CMakeCache.txt")
     if not os.path.isfile(cache_file):
-        configure(source_dir, build_dir, build_type=build_type, cc=cc)
+        variables = dict(cmake_cache or {})
+        if runtime is not None:
+            prebuilt = runtime.restore(pathlib.Path(build_dir))
+            for name, path in prebuilt.items():
+                print("prebuilt from the cache: {} ({})".format(path, name), file=sys.stderr)
+            variables.update(prebuilt)
+        configure(source_dir, build_dir, build_type=build_type, cc=cc, cache=variables)
     lines = _run_streamed(_build_command(build_dir, verbose), "build")
     executable = os.path.join(build_dir, target)
     if not os.path.isfile(executable):
         raise BuildError(f"build succeeded but {executable} was not produced")
     did_work = not any("no work to do" in line or "Nothing to be done" in line for line in lines)
+    if runtime is not None and did_work:
+        runtime.store(pathlib.Path(build_dir))
     return BuildResult(executable, section_sizes(executable), did_work)
 
 

@@ -114,10 +114,16 @@ class HandlerResultError(ServerError):
     """The handler returned a value of the wrong type for its method."""
 
 
+# project_type: what a generated project's device runs (e.g. aot_standalone, host_driven), for
+# projectapi's run; an extra reply key TVM's client ignores, None for templates.
 ServerInfo = collections.namedtuple(
-    "ServerInfo", ["platform_name", "is_template", "model_library_format_path", "project_options"]
+    "ServerInfo",
+    ["platform_name", "is_template", "model_library_format_path", "project_options", "project_type"],
+    defaults=(None,),
 )
-ServerInfo.__doc__ = "What server_info_query reports: platform, template or not, MLF path, options."
+ServerInfo.__doc__ = (
+    "What server_info_query reports: platform, template or not, MLF path, options, project type."
+)
 
 TransportTimeouts = collections.namedtuple(
     "TransportTimeouts",

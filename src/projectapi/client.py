@@ -26,9 +26,11 @@ from projectapi.errors import ProjectAPIError
 from projectapi.terminal import escape_controls
 
 # Seconds to wait for the reply of each method when no reply_timeout is given. Queries and
-# transport control answer quickly; generating, building and flashing may run long toolchains.
+# transport control answer quickly (a server answers server_info_query in milliseconds once
+# started, so a hung one is reported soon); generating, building and flashing may run long
+# toolchains.
 DEFAULT_REPLY_TIMEOUTS = {
-    "server_info_query": 60.0,
+    "server_info_query": 10.0,
     "generate_project": 600.0,
     "build": 3600.0,
     "flash": 600.0,

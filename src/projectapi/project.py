@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from microtvm_kit import RUNTIME_DIR, runtime_tree
 from projectapi import client as _client
 from projectapi import server as _server
+from projectapi.build_lock import project_build_lock
 from projectapi.errors import ProjectAPIError
 from projectapi.mlf.checks import validate as validate_archive
 
@@ -269,6 +270,7 @@ def _server_info(raw: Any) -> _server.ServerInfo:
             is_template=bool(raw["is_template"]),
             model_library_format_path=raw.get("model_library_format_path"),
             project_options=[option_from_wire(entry) for entry in options],
+            project_type=raw.get("project_type"),
         )
     except (KeyError, TypeError) as error:
         raise _client.ProtocolError(
@@ -448,12 +450,14 @@ class GeneratedProject(_Project):
     _WANT_TEMPLATE = False
 
     def build(self, options: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
-        """Build the project; the server's output goes to stderr as it happens.
+        """Build the project (one build of it at a time); the server's output goes to stderr.
 
         Returns the memory report the template gives (our templates: text/data/bss bytes and,
         for boards, the use against the flash and RAM limits), or None if it gives none.
         """
-        report = self._conn.api.build(options=self._options_for("build", options))
+        to_send = self._options_for("build", options)
+        with project_build_lock(self.project_dir):
+            report = self._conn.api.build(options=to_send)
         return report if isinstance(report, dict) else None
 
     def flash(self, options: Mapping[str, Any] | None = None) -> None:

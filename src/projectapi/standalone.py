@@ -17,8 +17,9 @@ from typing import Protocol
 
 import numpy as np
 
-from projectapi import mlf, server
+from projectapi import server
 from projectapi.errors import ProjectAPIError
+from projectapi.tensors import TensorLayout, check_inputs
 
 REQUEST_MAGIC = b"PAR1"
 REPLY_MAGIC = b"PAO1"
@@ -48,20 +49,6 @@ class Transport(Protocol):
 
 
 @dataclass(frozen=True)
-class TensorLayout:
-    """Name, dtype and shape of one model input or output as the program sends it."""
-
-    name: str
-    dtype: np.dtype
-    shape: tuple[int, ...]
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes of the tensor on the link."""
-        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
-
-
-@dataclass(frozen=True)
 class StandaloneResult:
     """Outputs and the program's own timing of one request."""
 
@@ -74,18 +61,6 @@ class StandaloneResult:
     def mean_seconds(self) -> float:
         """Average seconds per run."""
         return self.total_seconds / self.repeat
-
-
-def _layout(tensor: mlf.TensorInfo) -> TensorLayout:
-    if tensor.dtype is None or tensor.size_bytes is None:
-        raise StandaloneError(f"the model's metadata gives no dtype or size for {tensor.name}")
-    dtype = np.dtype(tensor.dtype)
-    return TensorLayout(tensor.name, dtype, tensor.shape or (tensor.size_bytes // dtype.itemsize,))
-
-
-def model_layouts(model: mlf.Model) -> tuple[list[TensorLayout], list[TensorLayout]]:
-    """Input and output layouts of an MLF model; outputs of unknown shape become 1-D."""
-    return [_layout(t) for t in model.inputs], [_layout(t) for t in model.outputs]
 
 
 def encode_request(inputs: Sequence[bytes], repeat: int) -> bytes:
@@ -135,18 +110,6 @@ class ReplyParser:
         return StandaloneResult(outputs, repeat, total, fastest)
 
 
-def _as_bytes(layout: TensorLayout, value: np.ndarray) -> bytes:
-    array = np.asarray(value)
-    if array.dtype != layout.dtype:
-        raise StandaloneError(f"input '{layout.name}' must be {layout.dtype}, got {array.dtype}")
-    if array.size * array.itemsize != layout.nbytes:
-        raise StandaloneError(
-            f"input '{layout.name}' needs shape {list(layout.shape)} ({layout.nbytes} bytes), "
-            f"got shape {list(array.shape)}"
-        )
-    return np.ascontiguousarray(array).tobytes()
-
-
 class StandaloneRunner:
     """Runs a model in a standalone program over an open transport."""
 
@@ -163,28 +126,28 @@ class StandaloneRunner:
         self._outputs = list(outputs)
         self._timeout = timeout_sec
 
-    def run(self, inputs: Mapping[str, np.ndarray], repeat: int = 1) -> StandaloneResult:
-        """Send every input (by name), run ``repeat`` times, return outputs and timing."""
-        missing = [t.name for t in self._inputs if t.name not in inputs]
-        unknown = sorted(set(inputs) - {t.name for t in self._inputs})
-        if missing or unknown:
-            names = ", ".join(t.name for t in self._inputs)
-            raise StandaloneError(
-                f"inputs must be exactly: {names} (missing: {missing}, unknown: {unknown})"
-            )
-        request = encode_request([_as_bytes(t, inputs[t.name]) for t in self._inputs], repeat)
+    def run(
+        self, inputs: Mapping[str, np.ndarray], repeat: int = 1, timeout_sec: float | None = None
+    ) -> StandaloneResult:
+        """Send every input (by name), run ``repeat`` times, return outputs and timing.
+
+        Each read waits at most ``timeout_sec`` (default: the runner's).
+        """
+        arrays = check_inputs(self._inputs, inputs)
+        timeout = self._timeout if timeout_sec is None else timeout_sec
+        request = encode_request([np.ascontiguousarray(a).tobytes() for a in arrays.values()], repeat)
         parser = ReplyParser(self._outputs)
         try:
-            self._transport.write(request, self._timeout)
+            self._transport.write(request, timeout)
             while True:
-                piece = self._transport.read(min(parser.needed(), _READ_CHUNK), self._timeout)
+                piece = self._transport.read(min(parser.needed(), _READ_CHUNK), timeout)
                 result = parser.feed(piece)
                 if result is not None:
                     return result
         except server.IoTimeoutError:
             raise StandaloneError(
-                f"the program sent no reply within {self._timeout} s (is it a standalone "
-                "program, and is the model this slow?)"
+                f"the program sent no reply within {timeout:g} s (is it a standalone program? "
+                "if the model is this slow, pass a larger --timeout)"
             ) from None
         except server.TransportClosedError:
             raise StandaloneError(

@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from projectapi import check, mlf, project
+from projectapi import check, client, mlf, project
 from projectapi.cli import output
 from projectapi.cli.parsing import add_command, add_json
 from projectapi.server import ProjectOption
@@ -32,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     info.add_argument("project", metavar="DIR_OR_TEMPLATE", help=_PROJECT_HELP)
     _add_json(info, debug=True)
+    add_timeout(info)
     info.set_defaults(func=_info)
 
     create = add_command(
@@ -63,6 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         command.add_argument("project", metavar="DIR", help="generated project directory")
         _add_options(command, f"{method} options")
         _add_json(command, debug=True)
+        add_timeout(command)
         command.set_defaults(func=_run_method, method=method)
 
     conformance = add_command(
@@ -74,7 +76,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     conformance.add_argument("project", metavar="DIR_OR_TEMPLATE", help=_PROJECT_HELP)
     _add_options(conformance, "open_transport options for the transport checks")
     conformance.add_argument(
+        "--timeout",
         "--reply-timeout",
+        dest="reply_timeout",
         type=float,
         default=check.REPLY_TIMEOUT_SEC,
         metavar="SECONDS",
@@ -95,6 +99,17 @@ def _add_options(parser: argparse.ArgumentParser, what: str) -> None:
         metavar="KEY=VALUE",
         help=f"{what}, one per -o (repeat it); the value may contain '=' "
         "(see 'projectapi info' for the options)",
+    )
+
+
+def add_timeout(parser: argparse.ArgumentParser) -> None:
+    """Add ``--timeout``: the longest wait for any reply of the project's server."""
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="wait at most this long for each reply of the project's server (default: per "
+        f"method, {client.DEFAULT_REPLY_TIMEOUTS['server_info_query']:g} s for queries)",
     )
 
 
@@ -141,7 +156,9 @@ def _typed_options(
 
 def _info(args: argparse.Namespace) -> int:
     """``info``: platform, kind, model and the option table."""
-    with project.open_project(args.project, debug=args.debug) as opened:
+    with project.open_project(
+        args.project, debug=args.debug, reply_timeout=args.timeout
+    ) as opened:
         info = opened.info
         options = [option._asdict() for option in opened.options]
         data = {
@@ -194,7 +211,9 @@ def _create(args: argparse.Namespace) -> int:
 def _run_method(args: argparse.Namespace) -> int:
     """``build`` or ``flash`` (``args.method``) a generated project, timing it."""
     method = args.method
-    with project.GeneratedProject(args.project, debug=args.debug) as generated:
+    with project.GeneratedProject(
+        args.project, debug=args.debug, reply_timeout=args.timeout
+    ) as generated:
         options = _typed_options(args, generated.options, method)
         start = time.monotonic()
         memory = getattr(generated, method)(options)

@@ -499,6 +499,26 @@ class HostGraphExecutor(_GraphModel):
         _check_output_index(index, self.num_outputs)
         return self._read(self.graph.output_entries[index])
 
+    def benchmark(
+        self, number: int = 10, repeat: int = 3, min_repeat_ms: int = 0
+    ) -> BenchmarkResult:
+        """Device time of a walk: each operator timed by the device over ``number`` calls, summed.
+
+        Only the operator calls run on the device, so a walk's on-device time is their sum (the
+        model code alone, without the host's part of the walk).
+        """
+        results = []
+        for _ in range(repeat):
+            walk = 0.0
+            for index, op in enumerate(self.graph.operators):
+                with self.module.time_evaluator(
+                    op.func_name, number=number, repeat=1, min_repeat_ms=min_repeat_ms
+                ) as timer:
+                    (seconds,) = timer(*self._args(index))
+                walk += seconds
+            results.append(walk)
+        return BenchmarkResult(tuple(results))
+
     def profile(self, repeat: int = DEFAULT_REPEAT) -> Profile:
         """On-device time per operator call over ``repeat`` walks, fastest of each."""
         return profile_host_walk(self.module, self.graph, self._args, repeat)

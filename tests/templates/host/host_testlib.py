@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import pathlib
 
 import numpy as np
 from support.data import MLF_DIR, data_path
 
-from projectapi import mlf, standalone
+from projectapi import mlf, run
+from projectapi.tensors import TensorLayout, model_layouts
 
 AOT_ARCHIVES = ("mnist_aot_c", "mnist_aot_packed", "mnist_aot_packed_syslib", "qnn_dense_int8_aot_c")
 # Graph-executor archives: parameters linked into the code, and in parameters/default.params.
@@ -35,36 +35,30 @@ def assert_matches(got: np.ndarray, want: np.ndarray) -> None:
         np.testing.assert_array_equal(got, want)
 
 
-def graph_executor(session, name: str, where: str):
-    """A device-side ("device") or host-walk ("host") graph executor with its parameters set."""
-    model = mlf.open(archive(name)).model()
-    graph_json = json.dumps(model.graph, separators=(",", ":"))
-    if where == "device":
-        executor = session.create_graph_executor(graph_json)
-    else:
-        executor = session.create_host_graph_executor(graph_json)
-    if model.params():
-        executor.load_params(model.params())
-    return executor
+def graph_runner(session, name: str, where: str) -> run.SessionModelRunner:
+    """A runner for a graph archive on the device ("device") or walked on the host ("host")."""
+    return run.session_runner(session, mlf.open(archive(name)).model(), where)
 
 
-def layouts(name: str) -> tuple[list[standalone.TensorLayout], list[standalone.TensorLayout]]:
+def layouts(name: str) -> tuple[list[TensorLayout], list[TensorLayout]]:
     """Input and output layouts of an archive's model, from its metadata."""
-    return standalone.model_layouts(mlf.open(archive(name)).model())
+    return model_layouts(mlf.open(archive(name)).model())
 
 
-def check_standalone(project, name: str, repeat: int) -> standalone.StandaloneResult:
+def check_standalone(project, name: str, repeat: int) -> run.Measurement:
     """Run the archive's reference input ``repeat`` times, then once more, over the project's
-    transport; check the outputs equal the reference and each other; return the first result."""
+    transport; check the outputs equal the reference and each other; return the first timing."""
     ins, outs = layouts(name)
     x, want = reference(name)
-    inputs = {ins[0].name: x.reshape(ins[0].shape)}
     with project.transport() as transport:
-        runner = standalone.StandaloneRunner(transport, ins, outs)
-        first = runner.run(inputs, repeat=repeat)
-        second = runner.run(inputs, repeat=1)
-    assert_matches(first.outputs[outs[0].name], want)
-    np.testing.assert_array_equal(first.outputs[outs[0].name], second.outputs[outs[0].name])
-    assert first.repeat == repeat
-    assert 0 < first.fastest_seconds <= first.mean_seconds * (1 + 1e-9)
+        runner = run.StandaloneModelRunner(transport, ins, outs)
+        runner.set_inputs({ins[0].name: x.reshape(ins[0].shape)})
+        first = runner.run(repeat)
+        got = runner.get_outputs()[outs[0].name]
+        runner.run(1)
+        again = runner.get_outputs()[outs[0].name]
+    assert_matches(got, want)
+    np.testing.assert_array_equal(got, again)
+    assert first.runs == repeat
+    assert 0 < first.device_fastest <= first.device_mean * (1 + 1e-9)
     return first

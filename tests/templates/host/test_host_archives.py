@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 
 import numpy as np
@@ -15,7 +16,7 @@ from .host_testlib import (
     archive,
     assert_matches,
     check_standalone,
-    graph_executor,
+    graph_runner,
     layouts,
     reference,
 )
@@ -93,7 +94,7 @@ def test_graph_archive_runs_host_driven_on_device_and_walked_on_host(name: str, 
         project.build()
         with micro.Session(project.transport()) as session:
             for where in ("device", "host"):
-                with graph_executor(session, name, where) as executor:
-                    executor.set_input("Input3", x)
-                    executor.run()
-                    assert_matches(executor.get_output(0), want)
+                with contextlib.closing(graph_runner(session, name, where)) as runner:
+                    runner.set_inputs({"Input3": x})
+                    runner.run()
+                    assert_matches(runner.get_outputs()["output"], want)

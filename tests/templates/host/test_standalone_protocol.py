@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from projectapi import server, standalone
+from projectapi.tensors import InputError, TensorLayout
 
-OUT = [standalone.TensorLayout("y", np.dtype("float32"), (1, 2))]
+OUT = [TensorLayout("y", np.dtype("float32"), (1, 2))]
 
 
 def _reply(status: int, repeat: int, body: bytes = b"") -> bytes:
@@ -69,15 +70,15 @@ class _Loopback:
 
 
 def test_runner_checks_inputs_and_round_trips() -> None:
-    ins = [standalone.TensorLayout("x", np.dtype("int8"), (3,))]
+    ins = [TensorLayout("x", np.dtype("int8"), (3,))]
     link = _Loopback(_reply(0, 2, np.zeros(2, np.float32).tobytes()))
     runner = standalone.StandaloneRunner(link, ins, OUT)
     result = runner.run({"x": np.array([1, 2, 3], dtype=np.int8)}, repeat=2)
     assert link.sent == b"PAR1\x02\x00\x00\x00\x01\x02\x03"
     assert result.outputs["y"].shape == (1, 2)
-    with pytest.raises(standalone.StandaloneError, match="must be int8"):
+    with pytest.raises(InputError, match="must be int8"):
         runner.run({"x": np.zeros(3, dtype=np.float32)})
-    with pytest.raises(standalone.StandaloneError, match="missing"):
+    with pytest.raises(InputError, match="no value for input 'x'"):
         runner.run({})
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from host.host_testlib import (
     GRAPH_ARCHIVES,
     archive,
     assert_matches,
     check_standalone,
-    graph_executor,
+    graph_runner,
     reference,
 )
 
@@ -37,10 +39,10 @@ def test_graph_host_driven_on_device_and_walked_on_host(name: str, tmp_path) -> 
     with generate(archive(name), project_dir, BOARD, "host_driven") as project, \
             projectapi.Session(project.transport()) as session:
         for where in ("device", "host"):
-            with graph_executor(session, name, where) as executor:
-                executor.set_input("Input3", x)
-                executor.run()
-                assert_matches(executor.get_output(0), want)
+            with contextlib.closing(graph_runner(session, name, where)) as runner:
+                runner.set_inputs({"Input3": x})
+                runner.run()
+                assert_matches(runner.get_outputs()["output"], want)
     assert qemu_pids(project_dir) == []
 
 

@@ -67,6 +67,7 @@ class EchoHandler(server.ProjectAPIHandler):
             is_template=_IS_TEMPLATE,
             model_library_format_path=None if _IS_TEMPLATE else str(_HERE / _MLF_NAME),
             project_options=_OPTIONS,
+            project_type=None if _IS_TEMPLATE else "echo",  # runs no model: bytes echo back
         )
 
     def generate_project(

@@ -7,10 +7,11 @@ generate_project copies this server, ``server.py``, the ``microtvm_kit`` package
 (``model.tar``, extracted to ``model/``), the runtime, the sources and a CMake project.
 """
 
+import os
 import pathlib
 from typing import Any, Dict, List, Optional
 
-from microtvm_kit import cmake_build, process_transport, server
+from microtvm_kit import cmake_build, process_transport, runtime_cache, server
 from microtvm_kit import firmware_template as kit
 
 _HERE = pathlib.Path(__file__).resolve().parent
@@ -88,6 +89,7 @@ class HostHandler(kit.FirmwareTemplate):
     def build(self, options: Dict[str, Any]) -> Dict[str, int]:
         """Build the program incrementally; return (and log) its section sizes."""
         settings = self.settings()
+        compiler = settings["cc"] or os.environ.get("CC") or "cc"  # as CMake chooses it
         result = cmake_build.build(
             str(_HERE),
             str(_HERE / _BUILD_DIR),
@@ -95,6 +97,9 @@ class HostHandler(kit.FirmwareTemplate):
             build_type=settings["build_type"],
             cc=settings["cc"] or None,
             verbose=bool(options.get("verbose")),
+            runtime=runtime_cache.RuntimeCache.for_project(
+                _HERE, [self.PLATFORM, settings["build_type"]], compiler
+            ),
         )
         sizes = " ".join("{}={}".format(k, v) for k, v in result.sizes.items())
         self.log("built {} ({})".format(result.executable, sizes or "sizes unavailable"))

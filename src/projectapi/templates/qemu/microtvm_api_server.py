@@ -18,7 +18,7 @@ import boards
 import firmware_report
 import qemu_transport
 
-from microtvm_kit import cmake_build, generate, model_glue, server
+from microtvm_kit import cmake_build, generate, model_glue, runtime_cache, server
 from microtvm_kit import firmware_template as kit
 
 _HERE = pathlib.Path(__file__).resolve().parent
@@ -190,15 +190,15 @@ class QemuHandler(kit.FirmwareTemplate):
         board = _BOARDS[settings["board"]]
         board.check_toolchain()
         build_dir = _HERE / _BUILD_DIR
-        if not (build_dir / "CMakeCache.txt").is_file():
-            cmake_build.configure(
-                str(_HERE),
-                str(build_dir),
-                build_type="release",
-                cache={"CMAKE_TOOLCHAIN_FILE": str(_HERE / "toolchain.cmake")},
-            )
         result = cmake_build.build(
-            str(_HERE), str(build_dir), _IMAGE, verbose=bool(options.get("verbose"))
+            str(_HERE),
+            str(build_dir),
+            _IMAGE,
+            verbose=bool(options.get("verbose")),
+            cmake_cache={"CMAKE_TOOLCHAIN_FILE": str(_HERE / "toolchain.cmake")},
+            runtime=runtime_cache.RuntimeCache.for_project(
+                _HERE, [self.PLATFORM, board.name], board.toolchain_prefix + "gcc"
+            ),
         )
         report = firmware_report.measure(
             board.name,
