@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from projectapi.compile.errors import CompileError
-from projectapi.compile.kernels import FFI_ANY, SCRATCH_ALIGN, Kernels
+from projectapi.compile.kernels import FFI_ANY, SCRATCH_ALIGN, Kernels, shim_signature
 from projectapi.mlf import csource
 from projectapi.mlf.writer import TensorSpec
 
@@ -173,7 +173,8 @@ def plan(main: Any) -> Plan:
     for param in main.params:
         shape = _static_shape(param.ty, f"input '{param.name}'")
         inputs.append(TensorSpec(param.name, str(param.ty.dtype), shape))
-    result = Plan(inputs=inputs, outputs=[])
+    boundary = [TensorSpec(t.name, boundary_dtype(t.dtype), t.shape or (1,)) for t in inputs]
+    result = Plan(inputs=boundary, outputs=[])
     walker = _Walker(result)
     for index, param in enumerate(main.params):
         walker.values[param] = TensorRef(
@@ -189,10 +190,16 @@ def plan(main: Any) -> Plan:
     flat = list(_flatten(returned))
     names = ["output"] if len(flat) == 1 else [f"output{i}" for i in range(len(flat))]
     result.outputs = [
-        TensorSpec(n, ref.dtype, ref.shape or (1,)) for n, ref in zip(names, flat, strict=False)
+        TensorSpec(n, boundary_dtype(ref.dtype), ref.shape or (1,))
+        for n, ref in zip(names, flat, strict=True)
     ]
     result.results = flat
     return result
+
+
+def boundary_dtype(dtype: str) -> str:
+    """The dtype an input or output has in the archive: bool travels as uint8 (same bytes)."""
+    return "uint8" if dtype == "bool" else dtype
 
 
 def _flatten(value: Any) -> Any:
@@ -323,15 +330,14 @@ class _Emitter:
                 "/* Kernel scratch: a stack in the pool's last "
                 f"{self.kernels.scratch_bytes} bytes (kernels free in reverse order). */",
                 "static size_t scratch_top;",
-                f"void* {p}_workspace_alloc(int device_type, int device_id, uint64_t nbytes, "
-                "int dtype_code_hint, int dtype_bits_hint) {",
+                shim_signature(self.name, "workspace_alloc") + " {",
                 "  size_t size = (size_t)((nbytes + 15u) & ~(uint64_t)15u);",
                 "  (void)device_type; (void)device_id; (void)dtype_code_hint; (void)dtype_bits_hint;",
                 f"  if (scratch_top + size > {self.kernels.scratch_bytes}u) return NULL;",
                 "  scratch_top += size;",
                 f"  return {p}_pool + {self.places.scratch_offset} + scratch_top - size;",
                 "}",
-                f"int {p}_workspace_free(int device_type, int device_id, void* ptr) {{",
+                shim_signature(self.name, "workspace_free") + " {",
                 "  (void)device_type; (void)device_id;",
                 f"  scratch_top = (size_t)((uint8_t*)ptr - ({p}_pool + {self.places.scratch_offset}));",
                 "  return 0;",
@@ -341,7 +347,7 @@ class _Emitter:
             self.lines += [
                 "",
                 "/* Kernel errors: the failing call returns non-zero, which run() passes on. */",
-                f"void {p}_error_parts(const char* kind, const char** parts, int32_t n) {{",
+                shim_signature(self.name, "error_parts") + " {",
                 "  (void)kind; (void)parts; (void)n;",
                 "}",
             ]

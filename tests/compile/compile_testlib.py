@@ -1,0 +1,68 @@
+"""Shared helpers of the compile tests: test data, references and running archives."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Mapping
+
+import numpy as np
+
+import projectapi
+from projectapi import mlf, standalone
+from projectapi.project import TemplateProject
+
+DATA_DIR = pathlib.Path(__file__).resolve().parents[1] / "data"
+MNIST_ONNX = DATA_DIR / "models" / "mnist-8.onnx"
+# The issue's bar for compiled models against onnxruntime / PyTorch.
+TOLERANCE = 1e-4
+
+
+def onnxruntime_outputs(model: pathlib.Path, inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    """What onnxruntime computes for ``model``: the anchor of "right"."""
+    import onnxruntime
+
+    return onnxruntime.InferenceSession(str(model)).run(None, dict(inputs))
+
+
+def generate(
+    archive: pathlib.Path, project_dir: pathlib.Path, template: str, options: Mapping[str, object]
+):
+    """Generate and build a project (warnings are errors); the caller closes it."""
+    with TemplateProject(template) as source:
+        project = source.generate_project(
+            archive, project_dir, {"warning_as_error": True, **options}
+        )
+    try:
+        project.build()
+    except BaseException:
+        project.close()
+        raise
+    return project
+
+
+def run_standalone(project, archive: pathlib.Path, x: np.ndarray, repeat: int = 1):
+    """Run the archive's single-input model once (or ``repeat`` times) over the transport."""
+    ins, outs = standalone.model_layouts(mlf.open(archive).model())
+    with project.transport() as transport:
+        result = standalone.StandaloneRunner(transport, ins, outs).run(
+            {ins[0].name: x.reshape(ins[0].shape)}, repeat=repeat
+        )
+    return result, result.outputs[outs[0].name]
+
+
+def run_host_driven(project, x: np.ndarray, name: str = "default"):
+    """Run the model through the AOT executor over RPC; (output, benchmark result)."""
+    with projectapi.Session(project.transport()) as session:
+        executor = session.create_aot_executor(name)
+        executor.set_input(0, x)
+        executor.run()
+        output = executor.get_output(0)
+        timing = executor.benchmark(number=2, repeat=2)
+    return output, timing
+
+
+def assert_close(got: np.ndarray, want: np.ndarray) -> None:
+    """Within the issue's 1e-4 of the reference, same shape once flattened."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.size == want.size
+    np.testing.assert_allclose(got.reshape(want.shape), want, rtol=0, atol=TOLERANCE)
