@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from projectapi.compile import driver, frontends, kernels, pipeline
+from projectapi.compile import driver, emit, frontends, kernels, memory, pipeline
 from projectapi.compile.errors import CompileError, require
 from projectapi.mlf import MLFError, pack
 from projectapi.mlf.writer import TensorSpec
@@ -81,9 +81,9 @@ def compile_model(
     lowered = pipeline.lower(relax_module, target)
     adapted = kernels.adapt(lowered.kernel_source, name)
     plan = driver.plan(lowered.main)
-    places = driver.layout(plan, adapted.scratch_bytes)
+    places = memory.layout(plan, adapted.scratch)
     record = compiler_record()
-    sources = {"driver.c": driver.driver_source(name, plan, places, adapted).encode()}
+    sources = {"driver.c": emit.driver_source(name, plan, places, adapted).encode()}
     if adapted.source:
         sources["kernels.c"] = adapted.source.encode()
     constants = sum(array.nbytes for array in plan.constants)

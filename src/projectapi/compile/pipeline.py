@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from projectapi.compile.errors import CompileError
+from projectapi.compile.schedule import schedule_kernels
 
 TARGETS = {
     "host": {"kind": "c"},
@@ -49,7 +50,7 @@ def lower(mod: Any, target_name: str) -> Lowered:
 
     target = make_target(target_name)
     passes = relax.transform
-    sequence = tvm.transform.Sequential(
+    fuse = tvm.transform.Sequential(
         [
             passes.LegalizeOps(),
             passes.AnnotateTIROpPattern(),
@@ -57,6 +58,10 @@ def lower(mod: Any, target_name: str) -> Lowered:
             passes.FuseOps(),
             passes.FuseTIR(),
             passes.DeadCodeElimination(),
+        ]
+    )
+    plan = tvm.transform.Sequential(
+        [
             passes.RewriteDataflowReshape(),
             passes.ToNonDataflow(),
             passes.RemovePurityChecking(),
@@ -67,7 +72,7 @@ def lower(mod: Any, target_name: str) -> Lowered:
     )
     with target, tvm.transform.PassContext(opt_level=3, config=_PASS_CONFIG):
         try:
-            planned = sequence(mod)
+            planned = plan(schedule_kernels(fuse(mod)))
         except Exception as error:
             raise CompileError(f"TVM could not lower the model: {_summary(error)}") from None
         kernels = tvm.IRModule(
