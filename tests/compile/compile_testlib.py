@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
 import projectapi
 from projectapi import mlf, standalone
-from projectapi.project import TemplateProject
+from projectapi.project import GeneratedProject, TemplateProject
 
 DATA_DIR = pathlib.Path(__file__).resolve().parents[1] / "data"
 MNIST_ONNX = DATA_DIR / "models" / "mnist-8.onnx"
@@ -24,20 +25,18 @@ def onnxruntime_outputs(model: pathlib.Path, inputs: Mapping[str, np.ndarray]) -
     return onnxruntime.InferenceSession(str(model)).run(None, dict(inputs))
 
 
+@contextlib.contextmanager
 def generate(
     archive: pathlib.Path, project_dir: pathlib.Path, template: str, options: Mapping[str, object]
-):
-    """Generate and build a project (warnings are errors); the caller closes it."""
+) -> Iterator[GeneratedProject]:
+    """A generated and built project (warnings are errors), closed on leaving."""
     with TemplateProject(template) as source:
         project = source.generate_project(
             archive, project_dir, {"warning_as_error": True, **options}
         )
-    try:
+    with project:
         project.build()
-    except BaseException:
-        project.close()
-        raise
-    return project
+        yield project
 
 
 def run_standalone(project, archive: pathlib.Path, x: np.ndarray, repeat: int = 1):

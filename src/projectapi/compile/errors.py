@@ -28,3 +28,11 @@ def require(module: str, package: str) -> None:
         importlib.import_module(module)
     except ImportError:
         raise MissingExtraError(package) from None
+
+
+def summary(error: BaseException) -> str:
+    """The gist of a TVM or importer error: its last non-empty line (TVM puts the message after
+    a traceback), shortened."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    last = lines[-1] if lines else type(error).__name__
+    return last if len(last) < 400 else last[:400] + "..."

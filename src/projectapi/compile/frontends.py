@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from projectapi.compile.errors import CompileError, require
+from projectapi.compile.errors import CompileError, require, summary
 
 Shapes = Mapping[str, Sequence[int]]
 Dtypes = Mapping[str, str]
@@ -138,7 +138,7 @@ def _from_onnx(model: Any, shapes: Shapes, dtypes: Dtypes) -> Any:
             model, shape_dict=shape_dict, dtype_dict=dtype_dict, keep_params_in_input=False
         )
     except Exception as error:
-        raise CompileError(f"the ONNX importer refused the model: {_first_line(error)}") from None
+        raise CompileError(f"the ONNX importer refused the model: {summary(error)}") from None
 
 
 # PyTorch
@@ -166,9 +166,7 @@ def _from_torch(model: Any, example_inputs: Sequence[Any] | None) -> Any:
     try:
         exported = torch.export.export(model.eval(), tuple(example_inputs))
     except Exception as error:
-        raise CompileError(
-            f"torch.export could not export the model: {_first_line(error)}"
-        ) from None
+        raise CompileError(f"torch.export could not export the model: {summary(error)}") from None
     return _from_exported(exported, type(model).__name__)
 
 
@@ -179,12 +177,4 @@ def _from_exported(exported: Any, what: str) -> Any:
     try:
         return from_exported_program(exported, keep_params_as_input=False)
     except Exception as error:
-        raise CompileError(f"TVM's PyTorch importer refused {what}: {_first_line(error)}") from None
-
-
-def _first_line(error: BaseException) -> str:
-    """The message of a (possibly multi-line, traceback-carrying) importer error."""
-    text = str(error).strip()
-    lines = [line for line in text.splitlines() if line.strip()]
-    last = lines[-1] if lines else type(error).__name__
-    return last if len(last) < 400 else last[:400] + "..."
+        raise CompileError(f"TVM's PyTorch importer refused {what}: {summary(error)}") from None

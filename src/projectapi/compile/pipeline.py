@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from projectapi.compile.errors import CompileError
+from projectapi.compile.errors import CompileError, summary
 from projectapi.compile.schedule import schedule_kernels
 
 TARGETS = {
@@ -74,7 +74,7 @@ def lower(mod: Any, target_name: str) -> Lowered:
         try:
             planned = plan(schedule_kernels(fuse(mod)))
         except Exception as error:
-            raise CompileError(f"TVM could not lower the model: {_summary(error)}") from None
+            raise CompileError(f"TVM could not lower the model: {summary(error)}") from None
         kernels = tvm.IRModule(
             {gv: f for gv, f in planned.functions.items() if isinstance(f, tvm.tirx.PrimFunc)}
         )
@@ -88,10 +88,5 @@ def _build_kernels(kernels: Any, target: Any) -> str:
     try:
         library = tvm.tirx.build(kernels, target=target)
     except Exception as error:
-        raise CompileError(f"TVM could not generate C for the kernels: {_summary(error)}") from None
+        raise CompileError(f"TVM could not generate C for the kernels: {summary(error)}") from None
     return library.inspect_source()
-
-
-def _summary(error: BaseException) -> str:
-    lines = [line for line in str(error).splitlines() if line.strip()]
-    return lines[-1].strip() if lines else type(error).__name__
