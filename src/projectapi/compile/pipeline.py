@@ -8,6 +8,7 @@ describes exactly). The planned main is then turned into plain C by ``driver``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,24 @@ class Lowered:
     target: str
 
 
+# C functions for TVM intrinsics its ``c`` code generator has no lowering for, by dtype.
+_C_INTRINSICS = {"tirx.fabs": {"float32": "fabsf", "float64": "fabs"}}
+
+
+@functools.cache
+def _register_c_intrinsics() -> None:
+    """Lower the intrinsics in ``_C_INTRINSICS`` to calls of <math.h> for target ``c``."""
+    from tvm import tirx
+
+    for op_name, functions in _C_INTRINSICS.items():
+
+        def lower(call: Any, functions: dict[str, str] = functions) -> Any:
+            name = functions.get(str(call.ty))
+            return tirx.call_pure_extern(str(call.ty), name, *call.args) if name else call
+
+        tirx.register_intrin_lowering(op_name, "c", f=lower, level=99)
+
+
 def make_target(name: str) -> Any:
     """The TVM Target for one of ``TARGETS``' names."""
     import tvm
@@ -49,6 +68,7 @@ def lower(mod: Any, target_name: str) -> Lowered:
     from tvm import relax
 
     target = make_target(target_name)
+    _register_c_intrinsics()
     passes = relax.transform
     fuse = tvm.transform.Sequential(
         [
