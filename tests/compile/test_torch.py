@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from templates.qemu.qemu_testlib import BOARD_NAMES, require_tools
 
 import projectapi
 from projectapi import mlf
@@ -84,13 +85,14 @@ def test_unsupported_pytorch_operator_is_named(tmp_path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("template", "options"),
-    [("host", {}), ("qemu", {"board": "mps2-an386", "project_type": "aot_standalone"})],
+    [("host", {})]
+    + [("qemu", {"board": board, "project_type": "aot_standalone"}) for board in BOARD_NAMES],
+    ids=["host", *BOARD_NAMES],
 )
 def test_runs_match_pytorch(cnn, cnn_archive, template, options, tmp_path) -> None:
+    """The same portable C on the host and every QEMU board."""
     if template == "qemu":
-        from templates.qemu.qemu_testlib import require_tools
-
-        require_tools("mps2-an386")
+        require_tools(options["board"])
     _, x, want = cnn
     with generate(cnn_archive.archive, tmp_path / "project", template, options) as project:
         _, output = run_standalone(project, cnn_archive.archive, x.numpy())
