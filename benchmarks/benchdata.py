@@ -2,4 +2,6 @@
 
 import pathlib
 
-MLF_DIR = pathlib.Path(__file__).resolve().parents[1] / "tests" / "data" / "mlf"
+DATA_DIR = pathlib.Path(__file__).resolve().parents[1] / "tests" / "data"
+MLF_DIR = DATA_DIR / "mlf"
+MODELS_DIR = DATA_DIR / "models"

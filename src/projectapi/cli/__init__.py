@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "projectapi.cli.mlf_commands",
     "projectapi.cli.run_command",
     "projectapi.cli.runtime_commands",
+    "projectapi.cli.compile_command",
 )
 
 # Exit statuses: 128 + the signal number, as shells report a command a signal ended.

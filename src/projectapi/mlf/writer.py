@@ -52,12 +52,14 @@ def pack(
     workspace_size_bytes: int | None = None,
     constants_size_bytes: int = 0,
     target: str = DEFAULT_TARGET,
+    extra_metadata: Mapping[str, Any] | None = None,
 ) -> ModelLibrary:
     """Write the archive to ``dest`` (a plain tar, as TVM writes) and return it opened.
 
     ``sources`` maps file names (only their extension is kept) to contents, in the order they
     become ``<M>_lib0``, ``<M>_lib1``...; ``workspace_size_bytes`` defaults to the header's
-    ``TVMGEN_<M>_WORKSPACE_SIZE`` or 0.
+    ``TVMGEN_<M>_WORKSPACE_SIZE`` or 0; ``extra_metadata`` adds keys to the model's entry in
+    ``metadata.json`` (e.g. which compiler made it).
     """
     _check_description(model_name, sources, inputs, outputs)
     if (workspace_size_bytes or 0) < 0 or constants_size_bytes < 0:
@@ -84,6 +86,7 @@ def pack(
     metadata = _metadata(
         model_name, inputs, outputs, workspace_size_bytes, constants_size_bytes, target, operators
     )
+    metadata["modules"][model_name].update(extra_metadata or {})
     files = {
         "metadata.json": json.dumps(metadata, indent=2).encode() + b"\n",
         **named_sources,
