@@ -25,12 +25,11 @@ import math
 import os
 import select
 import time
-from typing import Any, Optional
 
 from .errors import IoTimeoutError, TransportClosedError
 
 
-def check_timeout(timeout_sec: Optional[float]) -> None:
+def check_timeout(timeout_sec: float | None) -> None:
     """Refuse a timeout that is not None or a number >= 0 (ValueError)."""
     if timeout_sec is not None and not (isinstance(timeout_sec, (int, float)) and timeout_sec >= 0):
         raise ValueError("timeout must be None or a number >= 0 seconds, got %r" % (timeout_sec,))
@@ -41,11 +40,11 @@ class Deadline:
 
     __slots__ = ("end",)
 
-    def __init__(self, timeout_sec: Optional[float]) -> None:
+    def __init__(self, timeout_sec: float | None) -> None:
         check_timeout(timeout_sec)
         self.end = None if timeout_sec is None else time.monotonic() + timeout_sec
 
-    def remaining(self) -> Optional[float]:
+    def remaining(self) -> float | None:
         """Seconds left (never negative), or None when there is no limit."""
         return None if self.end is None else max(0.0, self.end - time.monotonic())
 
@@ -54,7 +53,7 @@ class Deadline:
         return self.end is not None and time.monotonic() >= self.end
 
 
-def no_limit_from_inf(seconds: Optional[float]) -> Optional[float]:
+def no_limit_from_inf(seconds: float | None) -> float | None:
     """A timeout where infinity means no limit, in the contract's form (None)."""
     return None if seconds is None or math.isinf(seconds) else seconds
 
@@ -63,19 +62,19 @@ class Transport(abc.ABC):
     """A byte channel to a device; see the module docstring for the contract."""
 
     @abc.abstractmethod
-    def open(self) -> Any:
+    def open(self) -> object:
         """Open the channel; may return the TransportTimeouts a session should use."""
 
     @abc.abstractmethod
-    def close(self) -> Any:
+    def close(self) -> object:
         """Close the channel; closing a closed transport does nothing."""
 
     @abc.abstractmethod
-    def read(self, n: int, timeout_sec: Optional[float]) -> bytes:
+    def read(self, n: int, timeout_sec: float | None) -> bytes:
         """Return 1 to ``n`` bytes, waiting at most ``timeout_sec``."""
 
     @abc.abstractmethod
-    def write(self, data: bytes, timeout_sec: Optional[float]) -> None:
+    def write(self, data: bytes, timeout_sec: float | None) -> None:
         """Hand every byte of ``data`` to the channel, waiting at most ``timeout_sec``."""
 
     def __enter__(self) -> Transport:
@@ -93,7 +92,7 @@ class PolledTransport(Transport):
     ``_read_ready`` and ``_write_ready`` (one attempt, after the channel said it was ready).
     """
 
-    def read(self, n: int, timeout_sec: Optional[float]) -> bytes:
+    def read(self, n: int, timeout_sec: float | None) -> bytes:
         """Return 1 to ``n`` bytes as soon as any are available (contract in the module)."""
         if n < 1:
             raise ValueError("read size must be at least 1 byte, got %d" % n)
@@ -104,7 +103,7 @@ class PolledTransport(Transport):
             if data:
                 return data
 
-    def write(self, data: bytes, timeout_sec: Optional[float]) -> None:
+    def write(self, data: bytes, timeout_sec: float | None) -> None:
         """Hand every byte of ``data`` to the channel (contract in the module)."""
         deadline = Deadline(timeout_sec)
         view = memoryview(data)
@@ -122,7 +121,7 @@ class PolledTransport(Transport):
                 raise IoTimeoutError()
 
     @abc.abstractmethod
-    def _wait_ready(self, for_write: bool, timeout: Optional[float]) -> bool:
+    def _wait_ready(self, for_write: bool, timeout: float | None) -> bool:
         """Wait at most ``timeout`` (None: no limit) until readable/writable; True if it is.
 
         Ready includes "the other end closed": the next attempt then raises.
@@ -144,7 +143,7 @@ class FdTransport(PolledTransport):
     writable takes without blocking), a non-blocking one as much as it takes.
     """
 
-    def __init__(self, read_fd: Optional[int] = None, write_fd: Optional[int] = None) -> None:
+    def __init__(self, read_fd: int | None = None, write_fd: int | None = None) -> None:
         self.read_fd = read_fd
         self.write_fd = write_fd
 
@@ -161,7 +160,7 @@ class FdTransport(PolledTransport):
             raise TransportClosedError()
         return fd
 
-    def _wait_ready(self, for_write: bool, timeout: Optional[float]) -> bool:
+    def _wait_ready(self, for_write: bool, timeout: float | None) -> bool:
         fd = self._fd(for_write)
         if for_write:
             return any(select.select([], [fd], [fd], timeout))
@@ -189,12 +188,12 @@ class FdTransport(PolledTransport):
             raise TransportClosedError(data={"reason": str(exc)}) from exc
 
 
-def read_with_timeout(fd: int, n: int, timeout_sec: Optional[float]) -> bytes:
+def read_with_timeout(fd: int, n: int, timeout_sec: float | None) -> bytes:
     """Read 1..n bytes from ``fd`` within ``timeout_sec`` (the transport contract)."""
     return FdTransport(read_fd=fd).read(n, timeout_sec)
 
 
-def write_with_timeout(fd: int, data: bytes, timeout_sec: Optional[float]) -> int:
+def write_with_timeout(fd: int, data: bytes, timeout_sec: float | None) -> int:
     """Write all of ``data`` to ``fd`` within ``timeout_sec`` (the contract); return its length."""
     FdTransport(write_fd=fd).write(data, timeout_sec)
     return len(data)

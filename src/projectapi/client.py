@@ -21,8 +21,9 @@ import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
+from microtvm_kit import errors as kit_errors
 from projectapi import server
-from projectapi.errors import ProjectAPIError
+from projectapi.errors import ProjectAPIError, ProtocolError
 
 # Seconds to wait for the reply of each method when no reply_timeout is given. Queries and
 # transport control answer quickly; generating, building and flashing may run long toolchains.
@@ -63,10 +64,6 @@ _LAUNCHER = "launch_microtvm_api_server.bat" if os.name == "nt" else "launch_mic
 _SERVER_SCRIPT = "microtvm_api_server.py"
 
 
-class ProtocolError(ProjectAPIError):
-    """The server sent something that is not a valid reply to the request."""
-
-
 class ReplyTimeoutError(ProjectAPIError):
     """The server did not answer within the reply deadline."""
 
@@ -79,12 +76,13 @@ class LaunchError(ProjectAPIError):
     """The server of a project directory could not be started."""
 
 
-class RPCError(ProjectAPIError):
+class RPCError(server.JSONRPCError):
     """The server answered with a JSON-RPC error.
 
     ``code`` is the integer error code (``error_code`` the matching ``server.ErrorCode``, or None
     for codes the protocol does not define), ``message`` and ``data`` as sent, ``traceback`` the
-    server-side traceback text for SERVER_ERROR replies.
+    server-side traceback text for SERVER_ERROR replies and ``detail`` its last line (the text
+    the server's exception carried).
     """
 
     def __init__(
@@ -94,10 +92,12 @@ class RPCError(ProjectAPIError):
         self.message = message
         self.data = data
         self.method = method
+        self.client_context = method
         self.error_code = (
             server.ErrorCode(code) if code in server.ErrorCode._value2member_map_ else None
         )
         self.traceback = data.get("traceback") if isinstance(data, dict) else None
+        self.detail = _remote_detail(self.traceback, message) if self.traceback else message
         Exception.__init__(self, self._describe())
 
     def __str__(self) -> str:
@@ -106,31 +106,32 @@ class RPCError(ProjectAPIError):
     def _describe(self) -> str:
         call = f"{self.method} failed" if self.method else "the call failed"
         if self.error_code is server.ErrorCode.SERVER_ERROR:
-            lines = [x for x in (self.traceback or "").splitlines() if x.strip()]
-            detail = lines[-1].strip() if lines else self.message
-            return f"{call} in the Project API server: {detail}"
+            return f"{call} in the Project API server: {self.message}: {self.detail}"
         name = self.error_code.name if self.error_code else f"error code {self.code}"
         return f"{call}: the server rejected the request ({name}): {self.message}"
 
 
-class RemoteIoTimeoutError(RPCError, server.IoTimeoutError):
-    """The server's transport timed out (also catchable as ``server.IoTimeoutError``)."""
+class RemoteServerError(RPCError, server.ServerError):
+    """A SERVER_ERROR reply naming an exception class we do not know; ``message`` is its name."""
 
 
-class RemoteTransportClosedError(RPCError, server.TransportClosedError):
-    """The server's transport was closed (also catchable as ``server.TransportClosedError``)."""
+def _remote_detail(traceback: str, name: str) -> str:
+    """The message of exception ``name`` from its formatted traceback (last line(s) of it)."""
+    lines = traceback.rstrip().splitlines()
+    for index in range(len(lines) - 1, -1, -1):
+        head, colon, rest = lines[index].partition(": ")
+        if head.rsplit(".", 1)[-1] == name and not head.startswith(" "):
+            return "\n".join([rest, *lines[index + 1 :]]) if colon else name
+    return lines[-1].strip() if lines else name
 
 
-class RemoteUnsupportedTVMVersionError(RPCError, server.UnsupportedTVMVersionError):
-    """The server refused our version (also ``server.UnsupportedTVMVersionError``)."""
+def _host_error_class(kit_class: type[server.ServerError]) -> type[RPCError]:
+    """The class raised on the host for ``kit_class``: both it and an RPCError."""
+    return type(kit_class.__name__, (RPCError, kit_class), {"__doc__": kit_class.__doc__})
 
 
-# SERVER_ERROR replies whose message names one of these server exceptions raise the subclass.
-_REMOTE_ERRORS = {
-    "IoTimeoutError": RemoteIoTimeoutError,
-    "TransportClosedError": RemoteTransportClosedError,
-    "UnsupportedTVMVersionError": RemoteUnsupportedTVMVersionError,
-}
+# SERVER_ERROR replies whose message names one of these error classes raise that class.
+REMOTE_ERRORS = {name: _host_error_class(cls) for name, cls in kit_errors.WIRE_ERRORS.items()}
 
 
 def rpc_error_from_reply(error: Any, method: str | None = None) -> RPCError:
@@ -147,7 +148,7 @@ def rpc_error_from_reply(error: Any, method: str | None = None) -> RPCError:
         )
     cls = RPCError
     if error["code"] == server.ErrorCode.SERVER_ERROR:
-        cls = _REMOTE_ERRORS.get(error["message"], RPCError)
+        cls = REMOTE_ERRORS.get(error["message"], RemoteServerError)
     return cls(error["code"], error["message"], error.get("data"), method)
 
 

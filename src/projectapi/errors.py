@@ -6,4 +6,8 @@ template raises and the client rebuilds on the host is caught as a ProjectAPIErr
 
 from microtvm_kit.errors import ProjectAPIError
 
-__all__ = ["ProjectAPIError"]
+__all__ = ["ProjectAPIError", "ProtocolError"]
+
+
+class ProtocolError(ProjectAPIError):
+    """A peer (a Project API server or a device) sent something that breaks its protocol."""
