@@ -244,6 +244,9 @@ class ProjectAPIClient:
     ``read_file``/``write_file`` are binary files backed by pipes (the write side is made
     non-blocking). Every call waits at most its reply deadline: ``reply_timeout`` seconds when
     given, otherwise DEFAULT_REPLY_TIMEOUTS (transport calls: their timeout_sec plus a margin).
+    File objects without a file descriptor (anything with ``read(size)`` and ``write(data)``,
+    such as in-memory pipes whose server ``testonly_did_write_request`` runs) are used as they
+    are, without deadlines: the reply must be there once the request is written.
     """
 
     def __init__(
@@ -260,13 +263,17 @@ class ProjectAPIClient:
         self.reply_timeout = reply_timeout
         self.server_process = server_process
         self._testonly_did_write_request = testonly_did_write_request
-        self._read_fd = read_file.fileno()
-        self._write_fd = write_file.fileno()
-        os.set_blocking(self._write_fd, False)
-        self._read_poll = select.poll()
-        self._read_poll.register(self._read_fd, select.POLLIN)
-        self._write_poll = select.poll()
-        self._write_poll.register(self._write_fd, select.POLLOUT)
+        self._read_fd = _fileno(read_file)
+        self._write_fd = _fileno(write_file)
+        if self._read_fd is None or self._write_fd is None:
+            self._read_chunk = self._read_chunk_from_file
+            self._send = self._send_to_file
+        else:
+            os.set_blocking(self._write_fd, False)
+            self._read_poll = select.poll()
+            self._read_poll.register(self._read_fd, select.POLLIN)
+            self._write_poll = select.poll()
+            self._write_poll.register(self._write_fd, select.POLLOUT)
         self._buffer = bytearray()
         self._next_id = 0
         self._encoding = "base85"
@@ -354,7 +361,7 @@ class ProjectAPIClient:
         self._closed = True
         for file in (self.write_file, self.read_file):
             with contextlib.suppress(OSError):  # a pipe the server broke: closing is all we want
-                file.close()
+                getattr(file, "close", lambda: None)()
         if self.server_process is not None:
             self.server_process.stop()
 
@@ -447,6 +454,32 @@ class ProjectAPIClient:
             except (BrokenPipeError, ConnectionResetError):
                 raise self._died(method) from None
 
+    def _send_to_file(
+        self, data: bytes, deadline: float | None, method: str, timeout: float | None
+    ) -> None:
+        """Write ``data`` to a file object without a descriptor (no deadline applies)."""
+        self.write_file.write(data)
+        flush = getattr(self.write_file, "flush", None)
+        if flush is not None:
+            flush()
+
+    def _read_chunk(self, deadline: float | None, method: str, timeout: float | None) -> bytes:
+        """Some reply bytes from the pipe, waiting until ``deadline``; ServerDiedError at EOF."""
+        self._wait(self._read_poll, deadline, method, timeout)
+        chunk = os.read(self._read_fd, _READ_CHUNK_BYTES)
+        if not chunk:
+            raise self._died(method)
+        return chunk
+
+    def _read_chunk_from_file(
+        self, deadline: float | None, method: str, timeout: float | None
+    ) -> bytes:
+        """Some reply bytes from a file object without a descriptor; ServerDiedError if none."""
+        chunk = self.read_file.read(_READ_CHUNK_BYTES)
+        if not chunk:
+            raise self._died(method)
+        return bytes(chunk)
+
     def _receive(
         self, deadline: float | None, method: str, timeout: float | None, data_reply: bool
     ) -> dict:
@@ -460,11 +493,7 @@ class ProjectAPIClient:
                     f"answering {method}; it is not speaking the Project API protocol: "
                     f"{_excerpt(bytes(self._buffer[:200]))}"
                 )
-            self._wait(self._read_poll, deadline, method, timeout)
-            chunk = os.read(self._read_fd, _READ_CHUNK_BYTES)
-            if not chunk:
-                raise self._died(method)
-            self._buffer += chunk
+            self._buffer += self._read_chunk(deadline, method, timeout)
         line = self._buffer[:end]
         del self._buffer[: end + 1]
         try:
@@ -508,6 +537,14 @@ class ProjectAPIClient:
             self.server_process.wait(EXIT_AFTER_EOF_SEC)
             text += ": " + self.server_process.describe()
         return ServerDiedError(text)
+
+
+def _fileno(file: Any) -> int | None:
+    """The file descriptor behind ``file``, or None for a file object that has none."""
+    try:
+        return file.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return None
 
 
 def server_command(project_dir: pathlib.Path) -> list[str]:
