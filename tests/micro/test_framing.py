@@ -7,7 +7,7 @@ import random
 import pytest
 
 from projectapi.micro.framing import Framer, FramingError, Packet, Unframer, crc16
-from projectapi.micro.session import MessageType, encode_message
+from projectapi.micro.session_protocol import MessageType, encode_message
 
 
 def h(text: str) -> bytes:
