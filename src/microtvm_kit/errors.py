@@ -148,6 +148,10 @@ class FirmwareTooBigError(BuildFailedError):
     """The built firmware does not fit the board's memory; the message gives the sizes."""
 
 
+class NotGeneratedError(ServerError):
+    """A call needs a generated project and was made on the template itself."""
+
+
 class NotBuiltError(ServerError):
     """A call needs the built project (flash, open_transport) and there is none yet."""
 
@@ -170,6 +174,7 @@ WIRE_ERRORS = {
         ToolchainMissingError,
         BuildFailedError,
         FirmwareTooBigError,
+        NotGeneratedError,
         NotBuiltError,
     )
 }

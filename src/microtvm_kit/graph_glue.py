@@ -14,6 +14,8 @@ import struct
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
+from .errors import BadArchiveError
+
 # NDArray-list file header (model-library-format.md 6): magic, reserved, number of names.
 _PARAMS_HEADER = struct.Struct("<QQQ")
 _PARAMS_MAGIC = 0xF7E58D4F05049CB7
@@ -33,7 +35,7 @@ _BYTES_PER_LINE = 16
 _JSON_CHARS_PER_LINE = 96
 
 
-class GraphGlueError(ValueError):
+class GraphGlueError(BadArchiveError):
     """The graph or its parameters cannot be used; the message names what is wrong."""
 
 

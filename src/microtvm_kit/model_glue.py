@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from . import graph_glue
+from .errors import BadArchiveError
 
 # DLPack type codes by dtype prefix (generated-code-abi.md 9).
 _DTYPE_CODES = {"int": 0, "uint": 1, "float": 2, "bfloat": 4}
@@ -25,7 +26,7 @@ _RELAY_PARAM_RE = re.compile(r"%([A-Za-z0-9_.:]+): Tensor\[\(([^)]*)\), (\w+)\]"
 _RELAY_TENSOR_RE = re.compile(r"Tensor\[\(([^)]*)\), (\w+)\]")
 
 
-class ModelGlueError(ValueError):
+class ModelGlueError(BadArchiveError):
     """The extracted model cannot be glued: the message names what is wrong with it."""
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from .errors import ErrorCode, HandlerResultError, JSONRPCError, ServerError
+from .errors import WIRE_ERRORS, ErrorCode, HandlerResultError, JSONRPCError, ServerError
 from .handler import ServerInfo, TransportTimeouts
 from .options import ProjectOption
 from .wire_codecs import TRANSPORT_ENCODINGS
@@ -115,6 +115,18 @@ def open_transport_result(timeouts: object) -> dict:
 
 
 def server_error(exc: Exception) -> ServerError:
-    """The SERVER_ERROR reply for an exception the handler raised (data and traceback kept)."""
+    """The SERVER_ERROR reply for an exception the handler raised (data and traceback kept).
+
+    The message names the exception's class; for a subclass of a wire error (say a template's
+    own kind of BadArchiveError) it names that wire error, so the client can rebuild it.
+    """
     data = dict(exc.data) if isinstance(exc, JSONRPCError) and isinstance(exc.data, dict) else {}
-    return ServerError.from_exception(exc, data=data)
+    return ServerError.from_exception(exc, message=wire_name(type(exc)), data=data)
+
+
+def wire_name(cls: type) -> str:
+    """The name an exception class is sent as: its own, or its nearest wire error's."""
+    for base in cls.__mro__:
+        if WIRE_ERRORS.get(base.__name__) is base:
+            return base.__name__
+    return cls.__name__

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import pathlib
+import re
 import select
 import signal
 import subprocess
@@ -115,13 +116,23 @@ class RemoteServerError(RPCError, server.ServerError):
     """A SERVER_ERROR reply naming an exception class we do not know; ``message`` is its name."""
 
 
+_EXCEPTION_LINE = re.compile(r"[A-Za-z_][\w.]*(: |$)")
+
+
 def _remote_detail(traceback: str, name: str) -> str:
-    """The message of exception ``name`` from its formatted traceback (last line(s) of it)."""
+    """The message of the exception at the end of a formatted traceback.
+
+    Its line starts with the class name ``name`` (qualified or not), or, for a subclass sent
+    under a wire error's name, with some other class name; the message may span lines.
+    """
     lines = traceback.rstrip().splitlines()
-    for index in range(len(lines) - 1, -1, -1):
-        head, colon, rest = lines[index].partition(": ")
-        if head.rsplit(".", 1)[-1] == name and not head.startswith(" "):
-            return "\n".join([rest, *lines[index + 1 :]]) if colon else name
+    for wanted in (name, None):
+        for index in range(len(lines) - 1, -1, -1):
+            head, colon, rest = lines[index].partition(": ")
+            if not _EXCEPTION_LINE.match(lines[index]):
+                continue
+            if wanted is None or head.rsplit(".", 1)[-1] == wanted:
+                return "\n".join([rest, *lines[index + 1 :]]) if colon else head
     return lines[-1].strip() if lines else name
 
 
