@@ -18,7 +18,11 @@ TransportTimeouts = collections.namedtuple(
         "session_established_timeout_sec",
     ],
 )
-TransportTimeouts.__doc__ = "Timeouts (seconds) a host session should use over this transport."
+TransportTimeouts.__doc__ = """Timeouts (seconds) a host session should use over this transport.
+
+TVM's wire meaning, unlike the transport contract's: session_start_retry_timeout_sec 0 means
+"do not resend the handshake", and 0 in the other two means "no limit" to TVM's host (our
+Session then uses a finite default instead)."""
 
 
 class ProjectAPIHandler(abc.ABC):
