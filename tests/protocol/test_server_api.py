@@ -242,7 +242,21 @@ def test_the_public_module_has_every_name_templates_and_tvm_use() -> None:
     from microtvm_kit import server as kit_server
 
     assert server is kit_server
-    names = ["ProjectAPIHandler", "ProjectAPIServer", "ProjectOption", "ServerInfo", "TransportTimeouts", "main", "JSONRPCError", "ErrorCode", "ServerError", "TransportClosedError", "IoTimeoutError", "UnsupportedTVMVersionError", "default_project_options"]
+    names = [
+        "ProjectAPIHandler",
+        "ProjectAPIServer",
+        "ProjectOption",
+        "ServerInfo",
+        "TransportTimeouts",
+        "main",
+        "JSONRPCError",
+        "ErrorCode",
+        "ServerError",
+        "TransportClosedError",
+        "IoTimeoutError",
+        "UnsupportedTVMVersionError",
+        "default_project_options",
+    ]
     missing = [name for name in names if not hasattr(server, name)]
     assert not missing
     assert set(server.__all__) <= set(dir(server))
