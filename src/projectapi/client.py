@@ -104,6 +104,11 @@ class RPCError(server.JSONRPCError):
     def __str__(self) -> str:
         return str(self.args[0])
 
+    def __reduce__(self) -> tuple:
+        """Pickle as the reply it came from, so the same class comes back (processes, Ray)."""
+        reply = {"code": self.code, "message": self.message, "data": self.data}
+        return rpc_error_from_reply, (reply, self.method)
+
     def _describe(self) -> str:
         call = f"{self.method} failed" if self.method else "the call failed"
         if self.error_code is server.ErrorCode.SERVER_ERROR:

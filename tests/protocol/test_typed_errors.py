@@ -8,6 +8,7 @@ is also an RPCError, a JSONRPCError and a ProjectAPIError, and keeps the server'
 from __future__ import annotations
 
 import pathlib
+import pickle
 from collections.abc import Iterator
 
 import pytest
@@ -45,6 +46,19 @@ def test_each_wire_error_arrives_as_its_class(raising_client, name: str) -> None
     assert "raise (cls or getattr(errors, name))" in error.traceback
     # the client stays usable after an error reply
     assert raising_client.server_info_query("0.14.0")["platform_name"] == "raising"
+
+
+def test_a_rebuilt_error_survives_pickling(raising_client) -> None:
+    with pytest.raises(errors.FirmwareTooBigError) as raised:
+        raising_client.build({"error": "FirmwareTooBigError"})
+    copy = pickle.loads(pickle.dumps(raised.value))
+    assert type(copy) is type(raised.value)
+    assert (copy.message, copy.detail, copy.method) == (
+        "FirmwareTooBigError",
+        raised.value.detail,
+        "build",
+    )
+    assert str(copy) == str(raised.value)
 
 
 def test_a_templates_own_subclass_arrives_as_the_wire_error_it_extends(raising_client) -> None:
