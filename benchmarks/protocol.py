@@ -215,9 +215,11 @@ def main() -> None:
     # Cold start as users see it: Python caches the compiled server.py after the first launch.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory() as temp:
-        project = pathlib.Path(temp)
-        (project / "microtvm_api_server.py").write_text(_NOOP_SERVER)
-        generate.copy_helpers(project / "microtvm_api_server.py", project)
+        template, project = pathlib.Path(temp, "template"), pathlib.Path(temp, "project")
+        template.mkdir()
+        project.mkdir()
+        (template / "microtvm_api_server.py").write_text(_NOOP_SERVER)
+        generate.copy_helpers(template / "microtvm_api_server.py", project)
         figures, encoding = _measure(project, args.seconds, args.repeats)
     rows = [
         ("cold start to first reply, ms (median)", "cold", TVM["cold"], "<= 40", "{:.1f}"),

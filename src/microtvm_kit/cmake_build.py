@@ -18,6 +18,8 @@ from typing import Dict, List, Optional, Sequence
 
 from microtvm_kit import runtime_cache
 
+from .errors import BuildFailedError, ToolchainMissingError
+
 # gcc/clang "file:line:col: error: ...", driver "gcc: error: ...", "fatal error", linker errors,
 # and CMake's own "CMake Error" headings, in the order they are preferred as the summary.
 _ERROR_PATTERNS = (
@@ -26,10 +28,6 @@ _ERROR_PATTERNS = (
     re.compile(r"^CMake Error"),
 )
 _SIZE_FIELDS = ("text", "data", "bss")
-
-
-class BuildError(RuntimeError):
-    """The build failed; the message quotes the first error line and says where the log is."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,11 @@ def _first_error(lines: Sequence[str]) -> Optional[str]:
 
 
 def _run_streamed(argv: Sequence[str], what: str) -> List[str]:
-    """Run ``argv``, copying its output line by line to stderr; raise BuildError on failure."""
+    """Run ``argv``, copying its output line by line to stderr; raise BuildFailedError on failure.
+
+    A tool that cannot be started at all (cmake, ninja or make not installed) is
+    ToolchainMissingError.
+    """
     try:
         proc = subprocess.Popen(
             list(argv),
@@ -71,7 +73,7 @@ def _run_streamed(argv: Sequence[str], what: str) -> List[str]:
             errors="replace",
         )
     except OSError as error:
-        raise BuildError(f"{what}: cannot run {argv[0]}: {error}") from None
+        raise ToolchainMissingError(f"{what}: cannot run {argv[0]}: {error}") from None
     lines = []
     with proc:
         for line in proc.stdout:
@@ -80,7 +82,7 @@ def _run_streamed(argv: Sequence[str], what: str) -> List[str]:
             sys.stderr.flush()
     if proc.returncode != 0:
         first = _first_error(lines) or (lines[-1].strip() if lines else "no output")
-        raise BuildError(f"{what} failed: {first} (full output above)")
+        raise BuildFailedError(f"{what} failed: {first} (full output above)")
     return lines
 
 
@@ -100,7 +102,7 @@ def configure(
     argv += [f"-D{key}={value}" for key, value in (cache or {}).items()]
     try:
         _run_streamed(argv, "cmake configure")
-    except BuildError:
+    except BuildFailedError:
         shutil.rmtree(build_dir, ignore_errors=True)
         raise
 
@@ -134,7 +136,7 @@ def build(
     lines = _run_streamed(_build_command(build_dir, verbose), "build")
     executable = os.path.join(build_dir, target)
     if not os.path.isfile(executable):
-        raise BuildError(f"build succeeded but {executable} was not produced")
+        raise BuildFailedError(f"build succeeded but {executable} was not produced")
     did_work = not any("no work to do" in line or "Nothing to be done" in line for line in lines)
     if runtime is not None and did_work:
         runtime.store(pathlib.Path(build_dir))

@@ -15,7 +15,15 @@ import shutil
 import sys
 from typing import Any, ClassVar, Dict, List, Sequence
 
-from microtvm_kit import FIRMWARE_C_DIR, generate, is_generated_project, model_glue, server, staging
+from microtvm_kit import (
+    FIRMWARE_C_DIR,
+    errors,
+    generate,
+    is_generated_project,
+    model_glue,
+    server,
+    staging,
+)
 
 GENERATE = ["generate_project"]
 PROJECT_TYPES = ("aot_standalone", "host_driven")
@@ -119,13 +127,22 @@ def user_definitions(text: str) -> List[str]:
     try:
         words = shlex.split(text)
     except ValueError as error:
-        raise ValueError("compile_definitions cannot be parsed: {}".format(error)) from None
+        raise errors.UnsupportedOptionError(
+            "compile_definitions cannot be parsed: {}".format(error)
+        ) from None
     items = [word[2:] if word.startswith("-D") else word for word in words]
     if any(not item or item.startswith("-") for item in items):
-        raise ValueError(
+        raise errors.UnsupportedOptionError(
             "compile_definitions must be words like -DNAME or -DNAME=VALUE, got {!r}".format(text)
         )
     return items
+
+
+# A value outside an option's choices is UnsupportedOptionError; for these options, its subclass.
+_CHOICE_ERRORS = {
+    "board": errors.BoardNotFoundError,
+    "project_type": errors.UnsupportedProjectTypeError,
+}
 
 
 def check_options(
@@ -136,14 +153,14 @@ def check_options(
     merged.update({key: value for key, value in options.items() if value is not None})
     for option in declared:
         if option.choices and merged.get(option.name) not in option.choices:
-            raise ValueError(
+            raise _CHOICE_ERRORS.get(option.name, errors.UnsupportedOptionError)(
                 "{} must be one of {}, got {!r}".format(
                     option.name, ", ".join(map(str, option.choices)), merged.get(option.name)
                 )
             )
     workspace = merged.get("workspace_size_bytes")
     if workspace is not None and int(workspace) < MIN_WORKSPACE_BYTES:
-        raise ValueError(
+        raise errors.UnsupportedOptionError(
             "workspace_size_bytes must be at least {}, got {}".format(
                 MIN_WORKSPACE_BYTES, workspace
             )
@@ -304,7 +321,7 @@ class FirmwareTemplate(server.ProjectAPIHandler):
     def settings(self) -> Dict[str, Any]:
         """The generate-time options of this project; refused in the template itself."""
         if self.is_template:
-            raise RuntimeError(
+            raise errors.NotGeneratedError(
                 "this is the {} template; generate a project from it first".format(self.PLATFORM)
             )
         return json.loads((self.TEMPLATE_DIR / SETTINGS_NAME).read_text())

@@ -12,6 +12,7 @@ import shutil
 from typing import Dict, List, NamedTuple, Optional, Sequence
 
 from microtvm_kit import KIT_DIR, RUNTIME_DIR, runtime_tree, safe_tar
+from microtvm_kit.errors import BadArchiveError, GenerateError
 
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "build", ".*")
 # Platform components (``platform/posix``) are taken from the packaged runtime when the given
@@ -35,10 +36,6 @@ CRT_CONFIG_DEFAULTS = {
 }
 
 
-class GenerateError(ValueError):
-    """A generate step cannot proceed; the message names the input to fix."""
-
-
 def copy_helpers(server_file: pathlib.Path, project_dir: pathlib.Path) -> None:
     """Copy a template's server file and this whole package into ``project_dir``."""
     shutil.copy2(server_file, project_dir / "microtvm_api_server.py")
@@ -48,7 +45,7 @@ def copy_helpers(server_file: pathlib.Path, project_dir: pathlib.Path) -> None:
 def install_model(mlf_path: pathlib.Path, project_dir: pathlib.Path) -> pathlib.Path:
     """Copy the MLF to ``model.tar`` and extract it safely into ``model/``; return that dir."""
     if not mlf_path.is_file():
-        raise GenerateError(f"model library format archive {mlf_path} does not exist")
+        raise BadArchiveError(f"model library format archive {mlf_path} does not exist")
     shutil.copy2(mlf_path, project_dir / "model.tar")
     model_dir = project_dir / "model"
     safe_tar.extract_archive(mlf_path, model_dir)

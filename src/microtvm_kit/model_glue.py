@@ -19,9 +19,10 @@ from .archive import ArchiveFormatError, relay
 from .archive.dtypes import element_count, item_bytes
 from .archive.metadata import METADATA, DeclaredTensor, parse_metadata
 from .archive.tensors import TensorSpec
+from .errors import BadArchiveError
 
 
-class ModelGlueError(ValueError):
+class ModelGlueError(BadArchiveError):
     """The extracted model cannot be glued: the message names what is wrong with it."""
 
 

@@ -22,6 +22,8 @@ import tempfile
 from pathlib import Path
 from typing import IO, Dict, Iterator, List, Optional, Tuple, Union
 
+from .errors import UnsafeArchiveError
+
 # An MLF for a microcontroller holds a few MB of code and weights (TVM's runtime copy is about
 # 1 MB); 256 MiB leaves two orders of magnitude of headroom and still stops a decompression bomb
 # long before it fills a disk.
@@ -50,10 +52,6 @@ _SHOWN_NAME_CHARS = 80
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-class UnsafeArchiveError(ValueError):
-    """An archive was refused; the message names the archive, the member and the rule broken."""
 
 
 def shown_name(name: str) -> str:

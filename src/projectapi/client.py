@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import pathlib
+import re
 import select
 import signal
 import subprocess
@@ -21,8 +22,9 @@ import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
+from microtvm_kit import errors as kit_errors
 from projectapi import compat, server
-from projectapi.errors import ProjectAPIError
+from projectapi.errors import ProjectAPIError, ProtocolError
 from projectapi.terminal import escape_controls
 
 # Seconds to wait for the reply of each method when no reply_timeout is given. Queries and
@@ -68,10 +70,6 @@ _LAUNCHER = "launch_microtvm_api_server.bat" if os.name == "nt" else "launch_mic
 _SERVER_SCRIPT = "microtvm_api_server.py"
 
 
-class ProtocolError(ProjectAPIError):
-    """The server sent something that is not a valid reply to the request."""
-
-
 class ReplyTimeoutError(ProjectAPIError):
     """The server did not answer within the reply deadline."""
 
@@ -84,12 +82,13 @@ class LaunchError(ProjectAPIError):
     """The server of a project directory could not be started."""
 
 
-class RPCError(ProjectAPIError):
+class RPCError(server.JSONRPCError):
     """The server answered with a JSON-RPC error.
 
     ``code`` is the integer error code (``error_code`` the matching ``server.ErrorCode``, or None
     for codes the protocol does not define), ``message`` and ``data`` as sent, ``traceback`` the
-    server-side traceback text for SERVER_ERROR replies.
+    server-side traceback text for SERVER_ERROR replies and ``detail`` its last line (the text
+    the server's exception carried).
     """
 
     def __init__(
@@ -99,43 +98,61 @@ class RPCError(ProjectAPIError):
         self.message = message
         self.data = data
         self.method = method
+        self.client_context = method
         self.error_code = (
             server.ErrorCode(code) if code in server.ErrorCode._value2member_map_ else None
         )
         self.traceback = data.get("traceback") if isinstance(data, dict) else None
+        self.detail = _remote_detail(self.traceback, message) if self.traceback else message
         Exception.__init__(self, self._describe())
 
     def __str__(self) -> str:
         return str(self.args[0])
 
+    def __reduce__(self) -> tuple:
+        """Pickle as the reply it came from, so the same class comes back (processes, Ray)."""
+        reply = {"code": self.code, "message": self.message, "data": self.data}
+        return rpc_error_from_reply, (reply, self.method)
+
     def _describe(self) -> str:
         call = f"{self.method} failed" if self.method else "the call failed"
         if self.error_code is server.ErrorCode.SERVER_ERROR:
-            lines = [x for x in (self.traceback or "").splitlines() if x.strip()]
-            detail = lines[-1].strip() if lines else self.message
-            return f"{call} in the Project API server: {detail}"
+            return f"{call} in the Project API server: {self.message}: {self.detail}"
         name = self.error_code.name if self.error_code else f"error code {self.code}"
         return f"{call}: the server rejected the request ({name}): {self.message}"
 
 
-class RemoteIoTimeoutError(RPCError, server.IoTimeoutError):
-    """The server's transport timed out (also catchable as ``server.IoTimeoutError``)."""
+class RemoteServerError(RPCError, server.ServerError):
+    """A SERVER_ERROR reply naming an exception class we do not know; ``message`` is its name."""
 
 
-class RemoteTransportClosedError(RPCError, server.TransportClosedError):
-    """The server's transport was closed (also catchable as ``server.TransportClosedError``)."""
+_EXCEPTION_LINE = re.compile(r"[A-Za-z_][\w.]*(: |$)")
 
 
-class RemoteUnsupportedTVMVersionError(RPCError, server.UnsupportedTVMVersionError):
-    """The server refused our version (also ``server.UnsupportedTVMVersionError``)."""
+def _remote_detail(traceback: str, name: str) -> str:
+    """The message of the exception at the end of a formatted traceback.
+
+    Its line starts with the class name ``name`` (qualified or not), or, for a subclass sent
+    under a wire error's name, with some other class name; the message may span lines.
+    """
+    lines = traceback.rstrip().splitlines()
+    for wanted in (name, None):
+        for index in range(len(lines) - 1, -1, -1):
+            head, colon, rest = lines[index].partition(": ")
+            if not _EXCEPTION_LINE.match(lines[index]):
+                continue
+            if wanted is None or head.rsplit(".", 1)[-1] == wanted:
+                return "\n".join([rest, *lines[index + 1 :]]) if colon else head
+    return lines[-1].strip() if lines else name
 
 
-# SERVER_ERROR replies whose message names one of these server exceptions raise the subclass.
-_REMOTE_ERRORS = {
-    "IoTimeoutError": RemoteIoTimeoutError,
-    "TransportClosedError": RemoteTransportClosedError,
-    "UnsupportedTVMVersionError": RemoteUnsupportedTVMVersionError,
-}
+def _host_error_class(kit_class: type[server.ServerError]) -> type[RPCError]:
+    """The class raised on the host for ``kit_class``: both it and an RPCError."""
+    return type(kit_class.__name__, (RPCError, kit_class), {"__doc__": kit_class.__doc__})
+
+
+# SERVER_ERROR replies whose message names one of these error classes raise that class.
+REMOTE_ERRORS = {name: _host_error_class(cls) for name, cls in kit_errors.WIRE_ERRORS.items()}
 
 
 def rpc_error_from_reply(error: Any, method: str | None = None) -> RPCError:
@@ -152,7 +169,7 @@ def rpc_error_from_reply(error: Any, method: str | None = None) -> RPCError:
         )
     cls = RPCError
     if error["code"] == server.ErrorCode.SERVER_ERROR:
-        cls = _REMOTE_ERRORS.get(error["message"], RPCError)
+        cls = REMOTE_ERRORS.get(error["message"], RemoteServerError)
     return cls(error["code"], error["message"], error.get("data"), method)
 
 
@@ -263,6 +280,9 @@ class ProjectAPIClient:
     ``read_file``/``write_file`` are binary files backed by pipes (the write side is made
     non-blocking). Every call waits at most its reply deadline: ``reply_timeout`` seconds when
     given, otherwise DEFAULT_REPLY_TIMEOUTS (transport calls: their timeout_sec plus a margin).
+    File objects without a file descriptor (anything with ``read(size)`` and ``write(data)``,
+    such as in-memory pipes whose server ``testonly_did_write_request`` runs) are used as they
+    are, without deadlines: the reply must be there once the request is written.
     """
 
     def __init__(
@@ -279,13 +299,17 @@ class ProjectAPIClient:
         self.reply_timeout = reply_timeout
         self.server_process = server_process
         self._testonly_did_write_request = testonly_did_write_request
-        self._read_fd = read_file.fileno()
-        self._write_fd = write_file.fileno()
-        os.set_blocking(self._write_fd, False)
-        self._read_poll = select.poll()
-        self._read_poll.register(self._read_fd, select.POLLIN)
-        self._write_poll = select.poll()
-        self._write_poll.register(self._write_fd, select.POLLOUT)
+        self._read_fd = _fileno(read_file)
+        self._write_fd = _fileno(write_file)
+        if self._read_fd is None or self._write_fd is None:
+            self._read_chunk = self._read_chunk_from_file
+            self._send = self._send_to_file
+        else:
+            os.set_blocking(self._write_fd, False)
+            self._read_poll = select.poll()
+            self._read_poll.register(self._read_fd, select.POLLIN)
+            self._write_poll = select.poll()
+            self._write_poll.register(self._write_fd, select.POLLOUT)
         self._buffer = bytearray()
         self._next_id = 0
         self._encoding = "base85"
@@ -373,7 +397,7 @@ class ProjectAPIClient:
         self._closed = True
         for file in (self.write_file, self.read_file):
             with contextlib.suppress(OSError):  # a pipe the server broke: closing is all we want
-                file.close()
+                getattr(file, "close", lambda: None)()
         if self.server_process is not None:
             self.server_process.stop()
 
@@ -468,6 +492,32 @@ class ProjectAPIClient:
             except (BrokenPipeError, ConnectionResetError):
                 raise self._died(method) from None
 
+    def _send_to_file(
+        self, data: bytes, deadline: float | None, method: str, timeout: float | None
+    ) -> None:
+        """Write ``data`` to a file object without a descriptor (no deadline applies)."""
+        self.write_file.write(data)
+        flush = getattr(self.write_file, "flush", None)
+        if flush is not None:
+            flush()
+
+    def _read_chunk(self, deadline: float | None, method: str, timeout: float | None) -> bytes:
+        """Some reply bytes from the pipe, waiting until ``deadline``; ServerDiedError at EOF."""
+        self._wait(self._read_poll, deadline, method, timeout)
+        chunk = os.read(self._read_fd, _READ_CHUNK_BYTES)
+        if not chunk:
+            raise self._died(method)
+        return chunk
+
+    def _read_chunk_from_file(
+        self, deadline: float | None, method: str, timeout: float | None
+    ) -> bytes:
+        """Some reply bytes from a file object without a descriptor; ServerDiedError if none."""
+        chunk = self.read_file.read(_READ_CHUNK_BYTES)
+        if not chunk:
+            raise self._died(method)
+        return bytes(chunk)
+
     def _receive(
         self, deadline: float | None, method: str, timeout: float | None, data_reply: bool
     ) -> dict:
@@ -481,11 +531,7 @@ class ProjectAPIClient:
                     f"answering {method}; it is not speaking the Project API protocol: "
                     f"{_excerpt(bytes(self._buffer[:200]))}"
                 )
-            self._wait(self._read_poll, deadline, method, timeout)
-            chunk = os.read(self._read_fd, _READ_CHUNK_BYTES)
-            if not chunk:
-                raise self._died(method)
-            self._buffer += chunk
+            self._buffer += self._read_chunk(deadline, method, timeout)
         line = self._buffer[:end]
         del self._buffer[: end + 1]
         try:
@@ -540,6 +586,14 @@ def _interrupt_unwinding() -> BaseException | None:
     """
     error = sys.exc_info()[1]
     return error if error is not None and not isinstance(error, Exception) else None
+
+
+def _fileno(file: Any) -> int | None:
+    """The file descriptor behind ``file``, or None for a file object that has none."""
+    try:
+        return file.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return None
 
 
 def server_command(project_dir: pathlib.Path) -> list[str]:

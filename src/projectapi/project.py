@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from microtvm_kit import RUNTIME_DIR, runtime_tree
+from microtvm_kit.transport import Transport
 from projectapi import client as _client
 from projectapi import server as _server
 from projectapi.build_lock import project_build_lock
@@ -469,12 +470,13 @@ class GeneratedProject(_Project):
         return ProjectTransport(self._conn.api, self._options_for("open_transport", options))
 
 
-class ProjectTransport:
+class ProjectTransport(Transport):
     """Bytes to and from a generated project's device, through its server.
 
-    Failures are the client's errors; a transport timeout or closed transport raise
-    subclasses of ``server.IoTimeoutError`` and ``server.TransportClosedError``, as a device
-    session expects.
+    Follows the transport contract of ``microtvm_kit.transport`` (the server's transport
+    enforces the timeouts). Failures are the client's errors; a transport timeout or closed
+    transport raise ``server.IoTimeoutError`` and ``server.TransportClosedError`` (rebuilt by
+    the client), as a device session expects.
     """
 
     def __init__(self, api: _client.ProjectAPIClient, options: dict[str, Any]) -> None:
@@ -514,11 +516,6 @@ class ProjectTransport:
     def write(self, data: bytes, timeout_sec: float | None) -> None:
         """Send all of ``data``, waiting at most ``timeout_sec`` (None: without limit)."""
         self._api.write_transport(data, timeout_sec)
-
-    def __enter__(self) -> ProjectTransport:
-        """Open the transport for a ``with`` block."""
-        self.open()
-        return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
         """Close the transport; if the block failed, a failing close does not hide why."""

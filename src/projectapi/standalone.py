@@ -13,10 +13,10 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
+from microtvm_kit.transport import Transport
 from projectapi import server
 from projectapi.errors import ProjectAPIError
 from projectapi.tensors import TensorLayout, check_inputs
@@ -36,16 +36,6 @@ DEFAULT_TIMEOUT_SEC = 60.0
 
 class StandaloneError(ProjectAPIError):
     """The standalone program answered with an error or not in the protocol."""
-
-
-class Transport(Protocol):
-    """What the runner needs from a transport (projectapi.project.ProjectTransport has it)."""
-
-    def read(self, n: int, timeout_sec: float | None) -> bytes:
-        """Return 1 to ``n`` bytes."""
-
-    def write(self, data: bytes, timeout_sec: float | None) -> None:
-        """Send all of ``data``."""
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from projectapi.micro.rpc_codec import (
     encode_call_result,
     encode_packet,
 )
-from projectapi.micro.session import (
+from projectapi.micro.session_protocol import (
     MessageReceived,
     MessageType,
     SessionProtocol,

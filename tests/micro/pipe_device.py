@@ -7,13 +7,12 @@ Used by the end-to-end tests and by ``benchmarks/graph.py``.
 
 from __future__ import annotations
 
-import os
 import pathlib
-import select
-import subprocess
 import sys
 import tarfile
 from dataclasses import dataclass
+
+from microtvm_kit.process_transport import ProcessTransport
 
 from .transcripts import MLF_DIR
 
@@ -34,40 +33,15 @@ PACKET_SIZE = 32 * 1024  # room for mnist's graph JSON and params in one message
 TIMEOUT_SEC = 20.0
 
 
-class PipeTransport:
-    """A device program's stdin/stdout as a transport (read returns what has arrived)."""
+class PipeTransport(ProcessTransport):
+    """A device program's stdin/stdout as a session transport, with the session's timeouts."""
 
     def __init__(self, exe: pathlib.Path) -> None:
-        self._exe = exe
-        self._proc: subprocess.Popen[bytes] | None = None
+        super().__init__([str(exe)])
 
     def open(self) -> dict[str, float]:
-        self._proc = subprocess.Popen(
-            [str(self._exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        )
+        super().open()
         return {"session_start_timeout_sec": TIMEOUT_SEC, "session_established_timeout_sec": 5}
-
-    def close(self) -> None:
-        assert self._proc is not None and self._proc.stdin and self._proc.stdout
-        self._proc.stdin.close()
-        self._proc.stdout.close()
-        self._proc.kill()
-        self._proc.wait()
-
-    def read(self, n: int, timeout_sec: float | None) -> bytes:
-        assert self._proc is not None and self._proc.stdout
-        fd = self._proc.stdout.fileno()
-        if not select.select([fd], [], [], timeout_sec)[0]:
-            raise TimeoutError(f"no bytes within {timeout_sec} s")
-        data = os.read(fd, n)
-        if not data:
-            raise EOFError("device program exited")
-        return data
-
-    def write(self, data: bytes, timeout_sec: float | None) -> None:
-        assert self._proc is not None and self._proc.stdin
-        self._proc.stdin.write(data)
-        self._proc.stdin.flush()
 
 
 @dataclass(frozen=True)

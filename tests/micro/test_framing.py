@@ -6,8 +6,9 @@ import random
 
 import pytest
 
+from projectapi.errors import ProtocolError
 from projectapi.micro.framing import Framer, FramingError, Packet, Unframer, crc16
-from projectapi.micro.session import MessageType, encode_message
+from projectapi.micro.session_protocol import MessageType, encode_message
 
 
 def h(text: str) -> bytes:
@@ -100,6 +101,7 @@ def test_start_inside_a_packet_abandons_it_and_receives_the_next() -> None:
     good = Framer().frame(b"second")[1:]
     events = Unframer().receive_data(h("FF FD 10 00 00 00 01 02") + good)
     assert isinstance(events[0], FramingError) and "short packet" in events[0].reason
+    assert isinstance(events[0], ProtocolError)  # an exception, raisable where that is wanted
     assert events[1:] == [Packet(b"second", True)]
 
 

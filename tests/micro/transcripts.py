@@ -18,7 +18,7 @@ from support.data import MLF_DIR, TRANSCRIPT_DIR
 
 from projectapi.micro.framing import Framer, Packet, Unframer
 from projectapi.micro.rpc_codec import decode_packet
-from projectapi.micro.session import HEADER, MessageType, encode_message
+from projectapi.micro.session_protocol import HEADER, MessageType, encode_message
 
 HOST_TO_DEVICE = "host->device"
 DEVICE_TO_HOST = "device->host"

@@ -236,3 +236,29 @@ def test_loads_line_with_data_only_cuts_the_data_string(line: str, data: object)
         assert value["result"]["data"] == data
         value["result"]["data"] = expected["result"]["data"]
         assert value == expected
+
+
+def test_the_public_module_has_every_name_templates_and_tvm_use() -> None:
+    from microtvm_kit import server as kit_server
+
+    assert server is kit_server
+    names = [
+        "ProjectAPIHandler",
+        "ProjectAPIServer",
+        "ProjectOption",
+        "ServerInfo",
+        "TransportTimeouts",
+        "main",
+        "JSONRPCError",
+        "ErrorCode",
+        "ServerError",
+        "TransportClosedError",
+        "IoTimeoutError",
+        "UnsupportedTVMVersionError",
+        "default_project_options",
+    ]
+    missing = [name for name in names if not hasattr(server, name)]
+    assert not missing
+    assert set(server.__all__) <= set(dir(server))
+    assert issubclass(server.IoTimeoutError, server.ServerError)
+    assert issubclass(server.ServerError, server.JSONRPCError)

@@ -9,6 +9,7 @@ Typical use::
         y = executor.get_output(0)
 """
 
+from .device_session import Session, Transport
 from .errors import (
     DeviceTerminatedError,
     ProfilingUnavailable,
@@ -26,7 +27,6 @@ from .executors import (
 from .graph import Graph, GraphError
 from .profiling import OperatorTime, Profile, format_profile_table
 from .rpc import RemoteArray, RemoteFunction, RemoteModule, RPCClient, TimeEvaluator
-from .transport import Session, Transport
 
 __all__ = [
     "AotExecutor",

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
-from ..errors import ProjectAPIError
+from ..errors import ProjectAPIError, ProtocolError
+
+__all__ = [
+    "DeviceTerminatedError",
+    "FramingError",
+    "ProfilingUnavailable",
+    "ProtocolError",
+    "RemoteError",
+    "SessionError",
+    "SessionTimeoutError",
+]
 
 
 class SessionError(ProjectAPIError):
-    """Base of every error raised by a device session."""
+    """Base of the errors a device session raises (with ProtocolError, shared with the client)."""
 
 
-class ProtocolError(SessionError):
-    """The device sent bytes that break the wire protocol (or a value cannot be encoded)."""
+class FramingError(ProtocolError):
+    """A packet the receiver abandoned, with the reason (short packet, bad escape, too long).
+
+    The unframer reports it as an event and goes on; it is an exception so it can be raised
+    where a broken packet must stop the caller.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class SessionTimeoutError(SessionError):

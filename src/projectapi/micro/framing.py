@@ -15,6 +15,8 @@ import binascii
 import struct
 from dataclasses import dataclass
 
+from .errors import FramingError
+
 ESCAPE = 0xFF
 """Escape introducer."""
 NOP = 0xFE
@@ -73,13 +75,6 @@ class Packet:
 
     payload: bytes
     crc_ok: bool
-
-
-@dataclass(frozen=True)
-class FramingError:
-    """A packet abandoned by the receiver, with the reason (short packet, bad escape, too long)."""
-
-    reason: str
 
 
 _HUNT, _LENGTH, _PAYLOAD, _CRC = range(4)

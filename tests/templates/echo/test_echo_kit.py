@@ -130,5 +130,5 @@ def test_process_transport_closed_and_unstartable(kit, tmp_path) -> None:
         transport.read(1, 0.1)
     with pytest.raises(kit.server.TransportClosedError):
         transport.write(b"x", 0.1)
-    with pytest.raises(RuntimeError, match=r"cannot start .*no-such-program"):
+    with pytest.raises(kit.server.TransportOpenError, match=r"cannot start .*no-such-program"):
         transport.open()

@@ -83,7 +83,7 @@ class EchoHandler(server.ProjectAPIHandler):
             model = stage / _MLF_NAME
             shutil.copyfile(model_library_format_path, str(model))
             if not tarfile.is_tarfile(str(model)):
-                raise ValueError(
+                raise server.BadArchiveError(
                     "{} is not a tar archive; pass a Model Library Format .tar".format(
                         model_library_format_path
                     )

@@ -113,7 +113,7 @@ class HostHandler(kit.FirmwareTemplate):
         """Start the built program as a child whose stdin/stdout are the transport."""
         self.settings()
         if not (_HERE / _BUILD_DIR / _PROGRAM).is_file():
-            raise RuntimeError("the project is not built yet: run build first")
+            raise server.NotBuiltError("the project is not built yet: run build first")
         self._transport.close()
         self._transport.open()
         return kit.SESSION_TIMEOUTS

@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from typing import Dict, List, Optional, Tuple
 
+from microtvm_kit.errors import ToolchainMissingError
+
 BOARDS_JSON = pathlib.Path(__file__).resolve().parent / "boards.json"
 
 # Toolchain prefix and extra flags per CPU family. picolibc provides the C library; the firmware
@@ -38,10 +40,6 @@ COMMON_CFLAGS = [
     "-ffunction-sections",
     "-fdata-sections",
 ]
-
-
-class MissingToolError(RuntimeError):
-    """A cross compiler, C library or emulator a board needs is not installed."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,10 +82,10 @@ class Board:
         return COMMON_SOURCES + _ARCH_SOURCES[self.arch] + [_UART_SOURCES[self.uart_driver]]
 
     def check_toolchain(self) -> None:
-        """Raise MissingToolError unless the cross compiler and picolibc are installed."""
+        """Raise ToolchainMissingError unless the cross compiler and picolibc are installed."""
         gcc = self.toolchain_prefix + "gcc"
         if shutil.which(gcc) is None:
-            raise MissingToolError(self._missing("the cross compiler " + gcc))
+            raise ToolchainMissingError(self._missing("the cross compiler " + gcc))
         specs = subprocess.run(
             [gcc, "-print-file-name=picolibc.specs"],
             capture_output=True,
@@ -96,12 +94,12 @@ class Board:
             timeout=30,
         ).stdout.strip()
         if not pathlib.Path(specs).is_file():
-            raise MissingToolError(self._missing("picolibc for " + gcc))
+            raise ToolchainMissingError(self._missing("picolibc for " + gcc))
 
     def check_emulator(self) -> None:
-        """Raise MissingToolError unless this board's QEMU is installed."""
+        """Raise ToolchainMissingError unless this board's QEMU is installed."""
         if shutil.which(self.qemu_binary) is None:
-            raise MissingToolError(self._missing("the emulator " + self.qemu_binary))
+            raise ToolchainMissingError(self._missing("the emulator " + self.qemu_binary))
 
     def _missing(self, what: str) -> str:
         return (

@@ -10,6 +10,8 @@ import re
 import struct
 from typing import Dict, List, Optional, Tuple
 
+from microtvm_kit.errors import FirmwareTooBigError, NotBuiltError
+
 # ELF constants (System V ABI, ELF32): section types and flags used here.
 _SHT_NOBITS = 8
 _SHF_ALLOC = 0x2
@@ -30,10 +32,6 @@ CATEGORIES = ("runtime", "model", "workspace pool", "board and main loop", "C li
 # before when it is long).
 _INPUT_LINE = re.compile(r"^ (\S+)?\s+0x([0-9a-fA-F]+)\s+0x([0-9a-fA-F]+)\s+(\S.*)$")
 _OUTPUT_LINE = re.compile(r"^(\.\S+)(\s+0x[0-9a-fA-F]+\s+0x[0-9a-fA-F]+)?")
-
-
-class FirmwareTooBigError(RuntimeError):
-    """The firmware does not fit the board; the message names the region and the overflow."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,7 +132,7 @@ def _elf_sections(path: pathlib.Path) -> List[Tuple[str, int, int, int]]:
     """(name, type, flags, size) of every section of a little-endian ELF32 file."""
     blob = path.read_bytes()
     if blob[:4] != _ELF_MAGIC or blob[4] != 1:
-        raise ValueError("{} is not a 32-bit ELF file".format(path))
+        raise NotBuiltError("{} is not a 32-bit ELF file; run build again".format(path))
     shoff = struct.unpack_from("<I", blob, 0x20)[0]
     shentsize, shnum, shstrndx = struct.unpack_from("<HHH", blob, 0x2E)
     headers = [struct.unpack_from("<10I", blob, shoff + i * shentsize) for i in range(shnum)]

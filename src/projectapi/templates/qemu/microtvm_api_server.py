@@ -92,7 +92,9 @@ _OPTIONS = kit.project_options(
 
 def _check_port(port: Optional[int]) -> None:
     if port is not None and not 1 <= port <= 65535:
-        raise ValueError("gdbserver_port must be a TCP port from 1 to 65535, got {}".format(port))
+        raise server.UnsupportedOptionError(
+            "gdbserver_port must be a TCP port from 1 to 65535, got {}".format(port)
+        )
 
 
 def _session_option(options: Dict[str, Any], settings: Dict[str, Any], name: str) -> Any:
@@ -274,9 +276,11 @@ class QemuHandler(kit.FirmwareTemplate):
         """The built image, checked to be firmware for the board's CPU."""
         image = _HERE / _BUILD_DIR / _IMAGE
         if not image.is_file():
-            raise RuntimeError("the firmware is not built yet (or did not fit): run build first")
+            raise server.NotBuiltError(
+                "the firmware is not built yet (or did not fit): run build first"
+            )
         if firmware_report.elf_machine(image) != boards.ELF_MACHINES[board.arch]:
-            raise RuntimeError(
+            raise server.NotBuiltError(
                 "{} is not a 32-bit {} ELF image; run build again".format(image, board.arch)
             )
         return image

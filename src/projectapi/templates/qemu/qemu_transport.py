@@ -6,13 +6,10 @@ firmware's first byte is never lost and no other process can take the port. ``cl
 QEMU also dies with the server process (PR_SET_PDEATHSIG), so even a killed server leaves no
 emulator behind.
 
-Timeout contract, the same for ``read`` and ``write`` (seconds): ``None`` waits as long as it
-takes, ``0`` does not wait, a positive number waits at most that long. ``read(n, t)`` returns 1
-to ``n`` bytes as soon as any are available. When the time runs out they raise
-``server.IoTimeoutError``; when QEMU has exited or closed the UART they raise
-``server.TransportClosedError`` with QEMU's exit status and stderr (QEMU loads the image after
-connecting, so that is also how an image it cannot load shows). ``open`` raises
-``QemuStartError`` with QEMU's stderr.
+``read`` and ``write`` follow the transport contract of ``microtvm_kit.transport``; when QEMU
+has exited or closed the UART they raise ``TransportClosedError`` with QEMU's exit status and
+stderr (QEMU loads the image after connecting, so that is also how an image it cannot load
+shows). ``open`` raises ``QemuStartError`` (a ``TransportOpenError``) with QEMU's stderr.
 """
 
 import contextlib
@@ -27,7 +24,8 @@ import tempfile
 import time
 from typing import Callable, List, Optional
 
-from microtvm_kit import server
+from microtvm_kit import errors
+from microtvm_kit.transport import PolledTransport
 
 # QEMU connects within ~30 ms here; allow for a loaded machine, never forever.
 CONNECT_TIMEOUT_SEC = 10.0
@@ -39,7 +37,7 @@ _STDERR_TAIL_BYTES = 2000
 _PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 
 
-class QemuStartError(RuntimeError):
+class QemuStartError(errors.TransportOpenError):
     """QEMU did not start or did not connect its UART; the message holds its stderr."""
 
 
@@ -49,7 +47,7 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-class QemuTransport:
+class QemuTransport(PolledTransport):
     """Run QEMU for one session and carry bytes to and from its first UART."""
 
     def __init__(self, command_for_serial: Callable[[str], List[str]]) -> None:
@@ -72,7 +70,7 @@ class QemuTransport:
     def open(self, timeout_sec: float = CONNECT_TIMEOUT_SEC) -> None:
         """Start QEMU and connect its UART to us; on any failure nothing is left running."""
         if self._proc is not None:
-            raise RuntimeError("transport is already open; close it first")
+            raise QemuStartError("transport is already open; close it first")
         # We listen on a port the kernel picks (no race for a "free" port) and QEMU connects to
         # it while it starts, before the machine runs. nodelay: QEMU writes the UART's bytes one
         # by one; without it Nagle's algorithm meets delayed ACKs and every reply waits ~40 ms.
@@ -131,39 +129,24 @@ class QemuTransport:
         self._stderr.seek(max(0, size - _STDERR_TAIL_BYTES))
         return self._stderr.read().decode("utf-8", "replace").strip()
 
-    def read(self, n: int, timeout_sec: Optional[float]) -> bytes:
-        """Return 1 to ``n`` bytes from the UART (timeouts as in the module docstring)."""
-        if n < 1:
-            raise ValueError("read size must be at least 1 byte, got {}".format(n))
-        sock = self._live_socket()
-        deadline = _deadline(timeout_sec)
-        while True:
-            try:
-                data = sock.recv(min(n, _MAX_READ_CHUNK))
-            except BlockingIOError:
-                data = None
-            except OSError:
-                data = b""
-            if data == b"":
-                raise self._closed_error()
-            if data:
-                return data
-            self._wait(sock, deadline, for_write=False)
+    def _read_ready(self, n: int) -> bytes:
+        try:
+            data = self._live_socket().recv(min(n, _MAX_READ_CHUNK))
+        except BlockingIOError:
+            return b""
+        except OSError:
+            data = b""
+        if not data:
+            raise self._closed_error()
+        return data
 
-    def write(self, data: bytes, timeout_sec: Optional[float]) -> None:
-        """Send every byte of ``data`` to the UART (timeouts as in the module docstring)."""
-        sock = self._live_socket()
-        deadline = _deadline(timeout_sec)
-        view = memoryview(data)
-        while view:
-            try:
-                view = view[sock.send(view) :]
-            except BlockingIOError:
-                pass
-            except OSError:
-                raise self._closed_error() from None
-            if view:
-                self._wait(sock, deadline, for_write=True)
+    def _write_ready(self, data: memoryview) -> int:
+        try:
+            return self._live_socket().send(data)
+        except BlockingIOError:
+            return 0
+        except OSError:
+            raise self._closed_error() from None
 
     def close(self) -> Optional[int]:
         """Disconnect, stop and reap QEMU; return its exit status (None if it was not running)."""
@@ -188,10 +171,10 @@ class QemuTransport:
 
     def _live_socket(self) -> socket.socket:
         if self._sock is None:
-            raise server.TransportClosedError("the QEMU transport is not open")
+            raise errors.TransportClosedError("the QEMU transport is not open")
         return self._sock
 
-    def _closed_error(self) -> server.TransportClosedError:
+    def _closed_error(self) -> errors.TransportClosedError:
         status = None
         # A closed UART usually means QEMU is exiting: give it a moment to say how.
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -201,28 +184,21 @@ class QemuTransport:
         else:
             what = "QEMU exited with status {}".format(status)
         tail = self.stderr_tail()
-        return server.TransportClosedError(what + (": " + tail if tail else ""))
+        return errors.TransportClosedError(what + (": " + tail if tail else ""))
 
-    def _wait(self, sock: socket.socket, deadline: Optional[float], for_write: bool) -> None:
-        """Wait until ``sock`` is ready, QEMU exits, or the deadline passes."""
+    def _wait_ready(self, for_write: bool, timeout: Optional[float]) -> bool:
+        """Wait until the UART is ready (True), or ``timeout`` passes (False); watch QEMU."""
+        sock = self._live_socket()
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                raise server.IoTimeoutError()
             # Wake at least once a second to notice QEMU exiting without closing the socket.
-            wait = 1.0 if left is None else min(left, 1.0)
+            wait = 1.0 if deadline is None else min(max(0.0, deadline - time.monotonic()), 1.0)
             readable, writable, _ = select.select(
                 [] if for_write else [sock], [sock] if for_write else [], [], wait
             )
             if readable or writable:
-                return
+                return True
             if self._proc is not None and self._proc.poll() is not None:
                 raise self._closed_error()
-
-
-def _deadline(timeout_sec: Optional[float]) -> Optional[float]:
-    if timeout_sec is None:
-        return None
-    if timeout_sec < 0:
-        raise ValueError("timeout must be None or >= 0 seconds, got {}".format(timeout_sec))
-    return time.monotonic() + timeout_sec
+            if deadline is not None and time.monotonic() >= deadline:
+                return False

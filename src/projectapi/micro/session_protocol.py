@@ -2,7 +2,7 @@
 
 A pure state machine in the style of h11: feed it received bytes with ``receive_data`` and get
 events back; ask it to start a session or send a message and collect the wire bytes with
-``data_to_send``. It never does I/O and never looks at a clock; the driver in ``transport.py``
+``data_to_send``. It never does I/O and never looks at a clock; the driver in ``device_session.py``
 owns both.
 
 Each packet payload is one message: session id (u16 little-endian: low byte = initiator's nonce,

@@ -1,13 +1,15 @@
 """The device Session: drives the session protocol and RPC client over any transport.
 
-A transport is any object with ``open() -> timeouts``, ``close()``, ``read(n, timeout_sec)`` and
-``write(data, timeout_sec)``, such as a generated project's ``transport()``. ``read`` returns
-1 to ``n`` bytes; it signals "nothing arrived in time" by raising ``TimeoutError`` or an
-exception class named ``IoTimeoutError`` (the Project API's), or by returning no bytes.
-For a transport whose ``read`` waits for exactly ``n`` bytes, pass ``exact_reads=True``: the
-Session then only asks for bytes the device still owes (one more read per reply).
+A transport follows the contract of ``microtvm_kit.transport.Transport`` (``open() ->
+timeouts``, ``close()``, ``read(n, timeout_sec)``, ``write(data, timeout_sec)``), such as a
+generated project's ``transport()``; any object with those methods will do. "Nothing arrived in
+time" is ``IoTimeoutError`` (or Python's ``TimeoutError``, or a read returning no bytes); "the
+device is gone" is ``TransportClosedError`` (or ``EOFError``/``ConnectionError``). For a
+transport whose ``read`` waits for exactly ``n`` bytes, pass ``exact_reads=True``: the Session
+then only asks for bytes the device still owes (one more read per reply).
 
-Timeouts (seconds; ``math.inf`` waits without limit):
+Timeouts (seconds; ``math.inf`` given to the Session waits without limit, which it passes to the
+transport as ``None``, the contract's "no limit"):
 
 - handshake: TerminateSession + StartSessionInit are resent every
   ``session_start_retry_timeout_sec`` (0: never) until the device replies, giving up after
@@ -22,18 +24,20 @@ Timeouts (seconds; ``math.inf`` waits without limit):
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
+
+from microtvm_kit.errors import IoTimeoutError, TransportClosedError
+from microtvm_kit.transport import Deadline, Transport, no_limit_from_inf
 
 from .errors import DeviceTerminatedError, SessionError, SessionTimeoutError
 from .executors import AotExecutor, GraphExecutor, HostGraphExecutor
 from .rpc import RemoteArray, RemoteFunction, RemoteModule, RPCClient
-from .session import (
+from .session_protocol import (
     Event,
     LogReceived,
     MessageReceived,
@@ -61,32 +65,15 @@ EMPTY_READ_PAUSE_SEC = 0.001
 device_log = logging.getLogger("projectapi.device")
 _log = logging.getLogger(__name__)
 
-_TIMEOUT_ERROR_NAMES = frozenset({"IoTimeoutError"})
-_CLOSED_ERROR_NAMES = frozenset({"TransportClosedError"})
-
-
-class Transport(Protocol):
-    """What a Session needs from a transport (the Project API transport calls)."""
-
-    def open(self) -> Any: ...
-
-    def close(self) -> None: ...
-
-    def read(self, n: int, timeout_sec: float | None) -> bytes: ...
-
-    def write(self, data: bytes, timeout_sec: float | None) -> Any: ...
+__all__ = ["Session", "Transport"]
 
 
 def _is_timeout(error: BaseException) -> bool:
-    return isinstance(error, TimeoutError) or any(
-        cls.__name__ in _TIMEOUT_ERROR_NAMES for cls in type(error).__mro__
-    )
+    return isinstance(error, TimeoutError | IoTimeoutError)
 
 
 def _is_closed(error: BaseException) -> bool:
-    return isinstance(error, EOFError | ConnectionError) or any(
-        cls.__name__ in _CLOSED_ERROR_NAMES for cls in type(error).__mro__
-    )
+    return isinstance(error, EOFError | ConnectionError | TransportClosedError)
 
 
 def _timeout_field(timeouts: Any, name: str) -> float:
@@ -99,10 +86,6 @@ def _timeout_field(timeouts: Any, name: str) -> float:
 
 def _or_default(value: float, default: float) -> float:
     return value if value > 0 else default
-
-
-def _wire_timeout(seconds: float) -> float | None:
-    return None if math.isinf(seconds) else seconds
 
 
 class Session:
@@ -129,6 +112,7 @@ class Session:
         self._exact_reads = exact_reads
         self._start_timeout = start_timeout_sec
         self._reply_timeout = reply_timeout_sec
+        self._reply_limit: float | None = None  # the reply timeout in effect; None: no limit
         self._protocol = SessionProtocol()
         self._rpc = RPCClient(self._exchange)
         self._rpc.closed_reason = "the session is not open"
@@ -150,12 +134,14 @@ class Session:
                     _timeout_field(timeouts, "session_start_timeout_sec"),
                     DEFAULT_START_TIMEOUT_SEC,
                 )
-            if self._reply_timeout is None:
-                self._reply_timeout = _or_default(
+            reply = self._reply_timeout
+            if reply is None:
+                reply = _or_default(
                     _timeout_field(timeouts, "session_established_timeout_sec"),
                     DEFAULT_REPLY_TIMEOUT_SEC,
                 )
-            self._handshake(start, retry)
+            self._reply_limit = no_limit_from_inf(reply)
+            self._handshake(no_limit_from_inf(start), retry)
         except BaseException:
             self.close()
             raise
@@ -222,21 +208,25 @@ class Session:
 
     # Protocol driving ----------------------------------------------------------------------
 
-    def _handshake(self, start_timeout: float, retry_timeout: float) -> None:
-        deadline = time.monotonic() + start_timeout
+    def _handshake(self, start_timeout: float | None, retry_timeout: float) -> None:
+        """Start the session within ``start_timeout`` (None: no limit), resending every retry."""
+        deadline = Deadline(start_timeout)
         while True:
             self._protocol.start()
-            self._flush(start_timeout)
-            attempt_end = deadline
+            self._flush(deadline.remaining())
+            attempt = deadline
             if retry_timeout > 0:
-                attempt_end = min(deadline, time.monotonic() + retry_timeout)
+                remaining = deadline.remaining()
+                attempt = Deadline(
+                    retry_timeout if remaining is None else min(retry_timeout, remaining)
+                )
             while self._protocol.state is not SessionState.ESTABLISHED:
-                if time.monotonic() >= attempt_end:
+                if attempt.expired():
                     break
-                self._handle(self._receive(attempt_end), established=False)
+                self._handle(self._receive(attempt), established=False)
             if self._protocol.state is SessionState.ESTABLISHED:
                 return
-            if time.monotonic() >= deadline:
+            if deadline.expired():
                 raise SessionTimeoutError(
                     f"the device did not answer the session handshake within {start_timeout:g} s;"
                     " check that it runs the RPC server and the transport reaches it"
@@ -244,44 +234,44 @@ class Session:
 
     def _exchange(self, request: bytes) -> bytes:
         """Send one RPC request message and wait for the reply message."""
-        assert self._reply_timeout is not None
+        limit = self._reply_limit
         self._protocol.send_message(request)
-        self._flush(self._reply_timeout)
-        deadline = time.monotonic() + self._reply_timeout
+        self._flush(limit)
+        deadline = Deadline(limit)
         while True:
             for body in self._handle(self._receive(deadline), established=True):
                 return body
-            if time.monotonic() >= deadline:
+            if deadline.expired():
                 self._rpc.closed_reason = (
                     "an earlier request timed out, so replies can no longer be matched to "
                     "requests; open a new session"
                 )
                 raise SessionTimeoutError(
-                    f"the device did not reply within {self._reply_timeout:g} s; it may be hung "
+                    f"the device did not reply within {limit:g} s; it may be hung "
                     "(pass a larger reply_timeout_sec for long-running calls)"
                 )
 
-    def _flush(self, timeout: float) -> None:
+    def _flush(self, timeout: float | None) -> None:
+        """Send what the protocol has to send within ``timeout`` (None: no limit)."""
         data = self._protocol.data_to_send()
         try:
-            self._transport.write(data, _wire_timeout(timeout))
+            self._transport.write(data, timeout)
         except Exception as error:
             self._protocol.write_failed()
             if _is_timeout(error):
                 raise SessionTimeoutError(
-                    f"could not send {len(data)} bytes to the device within {timeout:g} s"
+                    f"could not send {len(data)} bytes to the device within {timeout} s"
                 ) from error
             self._raise_if_closed(error)
             raise
 
-    def _receive(self, deadline: float) -> list[Event]:
+    def _receive(self, deadline: Deadline) -> list[Event]:
         """Read once (at most until ``deadline``) and return the events the bytes complete."""
-        remaining = max(0.0, deadline - time.monotonic())
         wanted = MAX_READ_BYTES
         if self._exact_reads:
             wanted = min(self._protocol.unframer.min_bytes_needed(), MAX_READ_BYTES)
         try:
-            data = self._transport.read(wanted, _wire_timeout(remaining))
+            data = self._transport.read(wanted, deadline.remaining())
         except Exception as error:
             if _is_timeout(error):
                 return []

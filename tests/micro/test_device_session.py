@@ -125,11 +125,11 @@ def test_handshake_gives_up_after_start_timeout() -> None:
 
 
 def test_transport_zero_timeouts_get_finite_defaults() -> None:
-    from projectapi.micro import transport
+    from projectapi.micro import device_session
 
     link = FakeLink(FakeCRT(), timeouts={"session_established_timeout_sec": 0})
     session = Session(link).open()
-    assert session._reply_timeout == transport.DEFAULT_REPLY_TIMEOUT_SEC
+    assert session._reply_limit == device_session.DEFAULT_REPLY_TIMEOUT_SEC
 
 
 @pytest.mark.parametrize("packet_size", [300, 2037])
@@ -240,7 +240,7 @@ def test_timeouts_may_be_an_object_with_attributes() -> None:
     link.timeouts = timeouts  # type: ignore[assignment]
     with Session(link) as session:
         assert link.inits_seen == 2
-        assert session._reply_timeout == 0.3
+        assert session._reply_limit == 0.3
 
 
 def test_importing_the_package_does_not_import_numpy() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from projectapi.micro.framing import Framer
-from projectapi.micro.session import (
+from projectapi.micro.session_protocol import (
     LogReceived,
     MessageReceived,
     MessageType,
