@@ -27,6 +27,9 @@ from projectapi import compat, server
 from projectapi.errors import ProjectAPIError, ProtocolError
 from projectapi.terminal import escape_controls
 
+# The longest single poll() wait; longer deadlines are waited out in slices of this.
+_MAX_POLL_MS = 3_600_000.0
+
 # Seconds to wait for the reply of each method when no reply_timeout is given. Queries and
 # transport control answer quickly (a server answers server_info_query in milliseconds once
 # started, so a hung one is reported soon); generating, building and flashing may run long
@@ -556,7 +559,8 @@ class ProjectAPIClient:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise self._timed_out(method, timeout)
-                events = poll.poll(remaining * 1000.0 + 1.0)
+                # poll() takes a C int of milliseconds: wait in slices of at most an hour.
+                events = poll.poll(min(remaining * 1000.0 + 1.0, _MAX_POLL_MS))
             if events:
                 return
 

@@ -422,15 +422,15 @@ class TemplateProject(_Project):
                     project_dir=str(target),
                     options=options,
                 )
+                return GeneratedProject(
+                    target, debug=self._conn.debug, reply_timeout=self._conn.reply_timeout
+                )
             except (KeyboardInterrupt, SystemExit):
                 # Interrupted: leave nothing. Stop the server first (it may be writing), then
                 # remove what it made; the directory did not exist before this call.
                 self.close()
                 shutil.rmtree(target, ignore_errors=True)
                 raise
-        return GeneratedProject(
-            target, debug=self._conn.debug, reply_timeout=self._conn.reply_timeout
-        )
 
 
 @contextlib.contextmanager

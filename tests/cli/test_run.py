@@ -230,7 +230,7 @@ def test_run_reshape_takes_a_flat_input_and_o_options_reach_the_build(project_di
     done = _cli("run", str(project_dir), "--input", f"Input3={tmp_path / 'flat.npy'}",
                 "--reshape", "-o", "verbose=true", "--json")
     assert done.returncode == 0, done.stderr
-    got = np.array(json.loads(done.stdout)["outputs"]["output"]["data"], dtype=np.float32)
+    got = np.array(json.loads(done.stdout)["result"]["outputs"]["output"]["data"], dtype=np.float32)
     want = np.load(MLF_DIR / f"{NAME}.output.npy").reshape(-1)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
@@ -255,10 +255,12 @@ def _renamed_output_archive(tmp: pathlib.Path, new_name: str) -> pathlib.Path:
 @pytest.mark.slow
 def test_run_output_names_never_become_paths(tmp_path) -> None:
     hostile = "../../escaped"
-    archive = _renamed_output_archive(tmp_path, hostile)
     target = tmp_path / "a" / "b" / "project"
     with TemplateProject("host") as template:
-        template.generate_project(archive, target).close()
+        template.generate_project(MLF_DIR / "mnist_aot_packed.tar", target).close()
+    # create refuses such an archive; a project whose model.tar was replaced later still must
+    # not write outside the output directory.
+    shutil.copy(_renamed_output_archive(tmp_path, hostile), target / "model.tar")
     out_dir = tmp_path / "a" / "b" / "out"
     done = _cli("run", str(target), "--output", str(out_dir))
     assert done.returncode == 0, done.stderr

@@ -59,7 +59,7 @@ def test_inspect_and_compile_json_report_the_sizes(mnist: CompiledModel, tmp_pat
     from .compile_testlib import MNIST_ONNX
 
     assert cli_main(["compile", str(MNIST_ONNX), str(archive), "--name", "mnist", "--json"]) == 0
-    described = json.loads(capsys.readouterr().out)
+    described = json.loads(capsys.readouterr().out)["result"]
     assert described["name"] == "mnist"
     assert described["workspace_size_bytes"] == mnist.workspace_size_bytes
     assert mlf.open(archive).model().entry_points[0] == "tvmgen_mnist_run"

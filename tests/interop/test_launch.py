@@ -40,7 +40,7 @@ def test_launcher_gets_the_server_script_first_and_runs_in_the_project(
     # Without TVM, the server's import resolves to projectapi's server (even for a Python
     # without projectapi installed), and it served the query above.
     assert record["tvm"] == "shim"
-    assert record["server"] == "microtvm_kit.server"
+    assert record["server"] == "microtvm_kit"  # the handler class comes from projectapi's package
 
 
 def test_tvm_style_launcher_refuses_the_call_without_script(tmp_path: pathlib.Path):
@@ -113,4 +113,21 @@ def test_shim_steps_aside_for_a_tvm_only_the_server_can_import(
 
 def test_shim_is_not_on_our_own_import_path():
     assert all(pathlib.Path(entry or ".").resolve() != compat.SHIM_DIR for entry in sys.path)
-    assert not compat.tvm_importable()
+    assert not compat.tvm_project_api_importable()
+
+
+def test_shim_is_offered_beside_a_tvm_without_micro(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+):
+    """TVM after 0.16 has no tvm.micro: servers written for TVM still get the shim."""
+    package = tmp_path / "site" / "tvm"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text('PROVIDER = "tvm without micro"\n')
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "site"))
+    monkeypatch.setenv("TVM_STYLE_PYTHON", sys.executable)
+    assert not compat.tvm_project_api_importable()
+    environment = compat.server_environment()
+    assert environment is not None
+    assert environment["PYTHONPATH"].split(os.pathsep)[0] == str(compat.SHIM_DIR)
+    assert _launch_record(copy_project("tvm_launcher", tmp_path))["tvm"] == "shim"

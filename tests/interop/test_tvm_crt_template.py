@@ -60,7 +60,7 @@ def test_generate_build_run_host_driven(
     capsys.readouterr()
     # The conformance run passes on the generated project, transport included.
     assert cli.main(["check", str(project_dir), "--json"]) == 0
-    checks = json.loads(capsys.readouterr().out)["checks"]
+    checks = json.loads(capsys.readouterr().out)["result"]["checks"]
     assert {c["name"]: c["status"] for c in checks}["transport round trip"] == "pass"
     got = np.load(output_dir / "output.npy")
     want = np.load(MLF_DIR / f"{name}.output.npy")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
+from projectapi.cli import output
+from projectapi.cli.parsing import add_command, add_json
 from projectapi.compile.errors import CompileError
 
 _TARGETS = (
@@ -22,9 +23,12 @@ _TARGETS = (
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``compile``."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "compile",
-        help="compile an ONNX or PyTorch (.pt2) model to an MLF archive (needs projectapi[compile])",
+        "compile an ONNX or PyTorch (.pt2) model to an MLF archive (needs projectapi[compile])",
+        "projectapi compile mnist-8.onnx model.tar --target cortex-m4\n"
+        "projectapi compile net.pt2 model.tar --input-shape x=1,3,32,32",
     )
     parser.add_argument(
         "model", type=Path, help="model file: .onnx, or .pt2 from torch.export.save"
@@ -46,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--target", choices=_TARGETS, default="host", help="code target")
     parser.add_argument("--name", default="default", help="model name M (code uses tvmgen_<M>_run)")
-    parser.add_argument("--json", action="store_true", help="print the description as JSON")
+    add_json(parser)
     parser.set_defaults(func=_compile)
 
 
@@ -84,20 +88,20 @@ def _compile(args: argparse.Namespace) -> int:
         target=args.target,
         name=args.name,
     )
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
-        return 0
 
     def tensors(items: tuple) -> str:
         return ", ".join(f"{t.name} {t.dtype}{list(t.shape)}" for t in items)
 
-    print(f"wrote {result.archive} (model {result.name}, target {result.target})")
-    print(f"  inputs:    {tensors(result.inputs)}")
-    print(f"  outputs:   {tensors(result.outputs)}")
-    print(
-        f"  workspace: {result.workspace_size_bytes} bytes, constants: {result.constants_size_bytes} bytes"
+    text = "\n".join(
+        [
+            f"wrote {result.archive} (model {result.name}, target {result.target})",
+            f"  inputs:    {tensors(result.inputs)}",
+            f"  outputs:   {tensors(result.outputs)}",
+            f"  workspace: {result.workspace_size_bytes} bytes, constants: "
+            f"{result.constants_size_bytes} bytes",
+            f"  kernels:   {len(result.kernels)}, compiled in {result.seconds:.1f} s by TVM "
+            f"{result.compiler['tvm']}",
+        ]
     )
-    print(
-        f"  kernels:   {len(result.kernels)}, compiled in {result.seconds:.1f} s by TVM {result.compiler['tvm']}"
-    )
+    output.emit(args, result.to_dict(), text)
     return 0

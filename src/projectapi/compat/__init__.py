@@ -1,11 +1,12 @@
 """Servers written for TVM, run without TVM: ``tvm.micro.project_api`` offered to child processes.
 
 A Project API server written for TVM imports ``from tvm.micro.project_api import server``. When
-no ``tvm`` is importable, the client puts ``SHIM_DIR`` on the server process's ``PYTHONPATH``
+no ``tvm`` with that module is importable (none at all, or a TVM after 0.16, which dropped
+microTVM), the client puts ``SHIM_DIR`` on the server process's ``PYTHONPATH``
 (never on its own import path, never installed as a global ``tvm``): it holds a ``tvm`` package
-with only ``tvm.micro.project_api.server``, which is ``microtvm_kit.server``. A real ``tvm`` later
-on the child's import path still wins (the shim steps aside), so a launcher that runs another
-Python with TVM installed gets TVM.
+with only ``tvm.micro.project_api.server``, which is ``microtvm_kit.server``. A real ``tvm`` with
+``micro/project_api`` later on the child's import path still wins (the shim steps aside), so a
+launcher that runs another Python with such a TVM installed gets TVM.
 """
 
 from __future__ import annotations
@@ -21,14 +22,23 @@ SHIM_DIR = pathlib.Path(__file__).resolve().parent / "shim"
 KIT_DIR_VARIABLE = "MICROTVM_KIT_DIR"
 
 
-def tvm_importable() -> bool:
-    """Whether this interpreter can import a real ``tvm``."""
-    return importlib.util.find_spec("tvm") is not None
+def tvm_project_api_importable() -> bool:
+    """Whether this interpreter has a real ``tvm`` holding ``tvm.micro.project_api``.
+
+    Looked up on disk without importing ``tvm`` (which takes seconds): TVM releases after 0.16
+    install a ``tvm`` without ``micro``, and the shim must still be offered then.
+    """
+    spec = importlib.util.find_spec("tvm")
+    locations = (spec.submodule_search_locations or []) if spec is not None else []
+    return any(
+        (pathlib.Path(location) / "micro" / "project_api" / "server.py").is_file()
+        for location in locations
+    )
 
 
 def server_environment() -> dict[str, str] | None:
     """The environment for a server process: ours plus the shim, or None (inherit ours) with TVM."""
-    if tvm_importable():
+    if tvm_project_api_importable():
         return None
     environment = dict(os.environ)
     paths = [str(SHIM_DIR), *filter(None, environment.get("PYTHONPATH", "").split(os.pathsep))]

@@ -47,7 +47,7 @@ if __name__ == "__main__":
         "cwd": os.getcwd(),
         "python": sys.executable,
         "tvm": getattr(tvm, "PROVIDER", "shim"),
-        "server": server.ProjectAPIHandler.__module__,
+        "server": server.ProjectAPIHandler.__module__.rsplit(".", 1)[0],
     }
     with open("launched.json", "w") as file:
         json.dump(record, file)
