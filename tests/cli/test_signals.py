@@ -109,6 +109,7 @@ def projects(tmp_path_factory) -> dict[str, pathlib.Path]:
     return built
 
 
+_SLOW_TEMPLATE = pathlib.Path(__file__).parent / "templates" / "slow_generate_server.py"
 _MARKERS = {"host_driven": "build/main", "qemu": "qemu-system-arm"}
 
 
@@ -146,12 +147,21 @@ def test_a_signal_ends_everything_within_two_seconds(projects, kind, sig) -> Non
 
 @pytest.mark.slow
 def test_interrupted_create_leaves_nothing(tmp_path) -> None:
-    """Ctrl-C while the host template generates a project: no project, no partial directory."""
+    """Ctrl-C while a template generates a project: no project, no partial directory."""
+    template = tmp_path / "slow_template"
+    template.mkdir()
+    shutil.copy(_SLOW_TEMPLATE, template / "microtvm_api_server.py")
     parent = tmp_path / "out"
-    client, _ = _start_and_wait_for(
-        ["create", str(MLF_DIR / "mnist_graph.tar"), str(parent / "proj"), "-t", "host"],
-        "microtvm_api_server.py",
+    client = subprocess.Popen(
+        [sys.executable, "-m", "projectapi", "create", str(MLF_DIR / "mnist_graph.tar"),
+         str(parent / "proj"), "-t", str(template)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
+    deadline = time.monotonic() + 60
+    while not (parent / "proj" / "model.tar").exists():  # the template is now lingering
+        assert time.monotonic() < deadline and client.poll() is None, client.communicate()
+        time.sleep(0.05)
     os.kill(client.pid, signal.SIGINT)
     assert client.wait(_DEADLINE_SEC) == 130
     assert not parent.exists() or list(parent.iterdir()) == []
