@@ -37,6 +37,11 @@ int board_rx_pause_if_full(void);
 /* Whether received bytes are waiting. */
 int board_rx_pending(void);
 
+/* Timer driver entry points (Cortex-M boards), implemented by timer_<driver>.c; the interrupt
+ * handler sits at vector BOARD_TIMER_VECTOR. */
+void board_timer_init(void);
+void board_timer_isr(void);
+
 /* UART driver entry points, implemented by uart_<driver>.c. */
 void board_uart_init(void);
 void board_uart_putc(uint8_t byte);

@@ -1,0 +1,119 @@
+"""A serial port (a board's USB UART, or QEMU's pseudo-terminal) as a Project API transport.
+
+pyserial opens, configures (raw, 8N1, the baud rate, an exclusive lock) and drives the port; it is
+imported only when a port is opened, so this module stays importable without it (pyserial is a
+dependency of projectapi, so a project served by projectapi's Python has it).
+
+Timeout contract, the same for ``read`` and ``write`` (seconds): ``None`` waits as long as it
+takes, ``0`` does not wait, a positive number waits at most that long. ``read(n, t)`` returns 1 to
+``n`` bytes as soon as any are available. When the time runs out they raise
+``server.IoTimeoutError`` (a write may then have sent part of the data); when the port goes away
+(a board unplugged, QEMU gone) or is not open, ``server.TransportClosedError``.
+"""
+
+import contextlib
+import importlib
+from typing import Any, Optional
+
+from microtvm_kit import server
+
+DEFAULT_BAUDRATE = 115200
+_PYSERIAL_MISSING = (
+    "the serial transport needs pyserial, which is not installed for {}: pip install pyserial"
+)
+
+
+def import_pyserial() -> Any:
+    """The ``serial`` package (pyserial), or RuntimeError naming how to install it."""
+    try:
+        return importlib.import_module("serial")
+    except ImportError:
+        import sys
+
+        raise RuntimeError(_PYSERIAL_MISSING.format(sys.executable)) from None
+
+
+def check_timeout(timeout_sec: Optional[float]) -> None:
+    """Raise ValueError unless ``timeout_sec`` is None or a number >= 0."""
+    if timeout_sec is not None and timeout_sec < 0:
+        raise ValueError("timeout must be None or >= 0 seconds, got {}".format(timeout_sec))
+
+
+class SerialTransport:
+    """Carry transport bytes over one serial port through pyserial."""
+
+    def __init__(self, port: str, baudrate: int = DEFAULT_BAUDRATE) -> None:
+        """Remember the port (a device path such as /dev/ttyACM0) and its baud rate."""
+        self.port = port
+        self.baudrate = baudrate
+        self._serial = None  # type: Any
+        self._errors = ()  # type: tuple  # pyserial's exceptions, once it is imported
+        self._timeout_error = None  # type: Any
+
+    @property
+    def is_open(self) -> bool:
+        """True between a successful ``open`` and ``close``."""
+        return self._serial is not None
+
+    def open(self) -> None:
+        """Open and configure the port (RuntimeError naming the port if that fails)."""
+        if self._serial is not None:
+            raise RuntimeError("serial port {} is already open; close it first".format(self.port))
+        serial = import_pyserial()
+        try:
+            self._serial = serial.Serial(
+                self.port, self.baudrate, timeout=None, write_timeout=None, exclusive=True
+            )
+        except (serial.SerialException, ValueError) as error:
+            raise RuntimeError("cannot open serial port {}: {}".format(self.port, error)) from None
+        self._errors = (serial.SerialException, OSError)
+        self._timeout_error = serial.SerialTimeoutException
+
+    def read(self, n: int, timeout_sec: Optional[float]) -> bytes:
+        """Return 1 to ``n`` bytes from the port (timeouts as in the module docstring)."""
+        if n < 1:
+            raise ValueError("read size must be at least 1 byte, got {}".format(n))
+        check_timeout(timeout_sec)
+        port = self._live_port()
+        try:
+            if port.timeout != timeout_sec:
+                port.timeout = timeout_sec
+            data = port.read(1)
+            if not data:
+                raise server.IoTimeoutError()
+            waiting = min(n - 1, port.in_waiting)
+            return data + port.read(waiting) if waiting else data
+        except self._errors as error:
+            raise self._closed(error) from None
+
+    def write(self, data: bytes, timeout_sec: Optional[float]) -> None:
+        """Send every byte of ``data`` to the port (timeouts as in the module docstring)."""
+        check_timeout(timeout_sec)
+        port = self._live_port()
+        try:
+            if port.write_timeout != timeout_sec:
+                port.write_timeout = timeout_sec
+            written = port.write(data)
+        except self._errors as error:
+            if isinstance(error, self._timeout_error):
+                raise server.IoTimeoutError() from None
+            raise self._closed(error) from None
+        if written is not None and written < len(data):  # timeout 0: pyserial writes once
+            raise server.IoTimeoutError()
+
+    def close(self) -> None:
+        """Close the port; closing a closed transport does nothing."""
+        port, self._serial = self._serial, None
+        if port is not None:
+            with contextlib.suppress(*self._errors):  # the device may already be gone
+                port.close()
+
+    def _live_port(self) -> Any:
+        if self._serial is None:
+            raise server.TransportClosedError("serial port {} is not open".format(self.port))
+        return self._serial
+
+    def _closed(self, error: Exception) -> server.TransportClosedError:
+        return server.TransportClosedError(
+            "serial port {} went away (device unplugged or closed): {}".format(self.port, error)
+        )
