@@ -16,6 +16,7 @@ _COMMAND_MODULES = (
     "projectapi.cli.project_commands",
     "projectapi.cli.mlf_commands",
     "projectapi.cli.run_command",
+    "projectapi.cli.device_commands",
 )
 
 

@@ -94,6 +94,9 @@ class Board:
     uart_driver: str
     uart_base: int
     uart_rx_irq: int
+    # (register, mask): bits the firmware sets once its UART receives, for UARTs that drop
+    # what arrives before (STM32's USART); None when the UART holds the sender off instead.
+    uart_ready: Optional[Tuple[int, int]]
     timer_driver: str
     timer_name: str
     timer_hz: int
@@ -227,6 +230,7 @@ def _c_int(value: int) -> str:
 def _parse(name: str, entry: Dict) -> Board:
     extra = tuple((key, int(value, 0)) for key, value in entry.get("defines", {}).items())
     timer = entry["timer"]
+    ready = entry["uart"].get("ready")
     return Board(
         name=name,
         description=entry["description"],
@@ -239,6 +243,7 @@ def _parse(name: str, entry: Dict) -> Board:
         uart_driver=entry["uart"]["driver"],
         uart_base=int(entry["uart"]["base"], 0),
         uart_rx_irq=int(entry["uart"]["rx_irq"]),
+        uart_ready=(int(ready["register"], 0), int(ready["mask"], 0)) if ready else None,
         timer_driver=timer["driver"],
         timer_name=timer["name"],
         timer_hz=int(timer["hz"]),

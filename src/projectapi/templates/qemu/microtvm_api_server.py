@@ -89,7 +89,6 @@ _OPTIONS = kit.project_options(
         ),
         server.ProjectOption(
             "uart",
-            choices=sorted(_UART_LINKS),
             type="str",
             optional=["generate_project", "open_transport"],
             help="How the emulated UART reaches the host: socket (a TCP connection on "
@@ -112,6 +111,11 @@ _OPTIONS = kit.project_options(
 def _check_port(port: Optional[int]) -> None:
     if port is not None and not 1 <= port <= 65535:
         raise ValueError("gdbserver_port must be a TCP port from 1 to 65535, got {}".format(port))
+
+
+def _check_uart(link: Optional[str]) -> None:
+    if link is not None and link not in _UART_LINKS:
+        raise ValueError("uart must be one of {}, got {!r}".format(", ".join(_UART_LINKS), link))
 
 
 def _session_option(options: Dict[str, Any], settings: Dict[str, Any], name: str) -> Any:
@@ -162,8 +166,9 @@ class QemuHandler(kit.FirmwareTemplate):
         self._transport = None  # type: Any  # one of _UART_LINKS while a session runs
 
     def check_settings(self, settings: Dict[str, Any]) -> None:
-        """The gdb server port, when given, must be a TCP port."""
+        """The gdb server port, when given, must be a TCP port; the UART link one we know."""
         _check_port(settings.get("gdbserver_port"))
+        _check_uart(settings.get("uart"))
 
     def complete_settings(self, settings: Dict[str, Any], model: model_glue.ModelInfo) -> None:
         """Size the memory pool for the model unless workspace_size_bytes was given."""
@@ -262,10 +267,12 @@ class QemuHandler(kit.FirmwareTemplate):
             )
 
         link = _session_option(options, settings, "uart") or "socket"
-        if link not in _UART_LINKS:
-            raise ValueError("uart must be one of {}, got {!r}".format(sorted(_UART_LINKS), link))
+        _check_uart(link)
         if link == "pty":
-            transport = _UART_LINKS[link](command, resume=gdb_port is None)
+            ready = (
+                qemu_pty_transport.UartReadyCheck(*board.uart_ready) if board.uart_ready else None
+            )
+            transport = _UART_LINKS[link](command, resume=gdb_port is None, ready=ready)
         else:
             transport = _UART_LINKS[link](command)
         transport.open()

@@ -4,16 +4,19 @@ This is the path a real board's USB serial port takes (``microtvm_kit.serial_tra
 pyserial), so CI exercises it on emulated silicon. ``open`` starts QEMU halted (``-S``) with its
 UART on ``-serial pty`` and its QMP monitor on stdin/stdout, reads the pseudo-terminal's path
 from QEMU's output, opens it, and only then lets the machine run (QMP ``cont``): the firmware's
-first byte is never lost. When QEMU exits (or is killed) the pseudo-terminal hangs up, and reads
+first byte is never lost. For a UART that drops bytes until the firmware enables it (STM32's
+USART), ``open`` also waits, reading the UART's register through the monitor, until the firmware
+has, so the host's first byte is not lost either. When QEMU exits (or is killed) the pseudo-terminal hangs up, and reads
 and writes raise ``server.TransportClosedError`` with QEMU's exit status and output: never a
 hang. Timeouts as in ``serial_transport``.
 """
 
+import json
 import os
 import re
 import select
 import time
-from typing import Callable, List, Optional
+from typing import Any, Callable, Dict, List, NamedTuple, Optional
 
 from qemu_transport import CONNECT_TIMEOUT_SEC, QemuProcess
 
@@ -21,18 +24,33 @@ from microtvm_kit import server
 from microtvm_kit.serial_transport import SerialTransport
 
 _PTY_LINE = re.compile(rb"char device redirected to (\S+) \(label serial0\)")
-_QMP_COMMANDS = b'{"execute": "qmp_capabilities"}\n{"execute": "cont"}\n'
-_QMP_CAPABILITIES_ONLY = b'{"execute": "qmp_capabilities"}\n'
+_READY_POLL_SEC = 0.002
+
+
+class UartReadyCheck(NamedTuple):
+    """A UART register whose ``mask`` bits the firmware sets once the UART receives. Some UARTs
+    (STM32's USART) drop what arrives before: the transport waits for these bits."""
+
+    address: int
+    mask: int
 
 
 class QemuPtyTransport:
     """Run QEMU for one session and carry bytes over its UART's pseudo-terminal."""
 
-    def __init__(self, command_for_serial: Callable[[str], List[str]], resume: bool = True) -> None:
+    def __init__(
+        self,
+        command_for_serial: Callable[[str], List[str]],
+        resume: bool = True,
+        ready: Optional[UartReadyCheck] = None,
+    ) -> None:
         """``command_for_serial(serial_spec)`` gives QEMU's argv for a ``-serial`` backend;
-        ``resume``: let the machine run once the port is open (False: a debugger will)."""
+        ``resume``: let the machine run once the port is open (False: a debugger will);
+        ``ready``: after resuming, wait until the firmware has enabled its UART."""
         self._command_for_serial = command_for_serial
         self._resume = resume
+        self._ready = ready
+        self._monitor_output = b""
         self._qemu = None  # type: Optional[QemuProcess]
         self._serial = None  # type: Optional[SerialTransport]
 
@@ -53,26 +71,53 @@ class QemuPtyTransport:
             raise RuntimeError("transport is already open; close it first")
         argv = [*self._command_for_serial("pty"), "-S", "-qmp", "stdio"]
         self._qemu = QemuProcess(argv, stdio=True)
+        self._monitor_output = b""
         try:
             self._qemu.start()
             deadline = time.monotonic() + timeout_sec
-            path = _PTY_LINE.search(self._read_stdout_until(_PTY_LINE, deadline)).group(1)
-            self._serial = SerialTransport(path.decode())
+            path = self._read_monitor(_PTY_LINE, deadline).group(1).decode()
+            self._serial = SerialTransport(path)
             self._serial.open()
-            stdin = self._qemu.proc.stdin
-            stdin.write(_QMP_COMMANDS if self._resume else _QMP_CAPABILITIES_ONLY)
-            stdin.flush()
-            replies = 2 if self._resume else 1
-            self._read_stdout_until(re.compile(rb'("return".*){%d}' % replies, re.S), deadline)
+            self._qmp({"execute": "qmp_capabilities"}, deadline)
+            if self._resume:
+                self._qmp({"execute": "cont"}, deadline)
+                if self._ready is not None:
+                    self._wait_until_ready(self._ready, deadline)
         except BaseException:
             self.close()
             raise
 
-    def _read_stdout_until(self, pattern: "re.Pattern[bytes]", deadline: float) -> bytes:
-        """QEMU's monitor output, read until it matches ``pattern``, QEMU exits or time is up."""
+    def _wait_until_ready(self, ready: UartReadyCheck, deadline: float) -> None:
+        """Poll the UART register through the monitor until the firmware has set its bits."""
+        command = {
+            "execute": "human-monitor-command",
+            "arguments": {"command-line": "xp /1wx 0x{:x}".format(ready.address)},
+        }
+        while int(self._qmp(command, deadline).rsplit(":", 1)[1], 16) & ready.mask != ready.mask:
+            time.sleep(_READY_POLL_SEC)
+
+    def _qmp(self, command: Dict[str, Any], deadline: float) -> Any:
+        """Send one QMP command, return its result (events before it are skipped)."""
+        stdin = self._qemu.proc.stdin
+        stdin.write(json.dumps(command).encode() + b"\n")
+        stdin.flush()
+        while True:
+            line = self._read_monitor(re.compile(rb"^(.*)\n", re.M), deadline).group(1)
+            reply = json.loads(line) if line.startswith(b"{") else {}
+            if "return" in reply:
+                return reply["return"]
+            if "error" in reply:
+                raise self._qemu.start_error("QEMU refused {}: {}".format(command, reply["error"]))
+
+    def _read_monitor(self, pattern: "re.Pattern[bytes]", deadline: float) -> "re.Match[bytes]":
+        """Read QEMU's monitor output until ``pattern`` matches it, QEMU exits or time is up;
+        consume the output up to the end of the match."""
         fd = self._qemu.proc.stdout.fileno()
-        seen = b""
-        while not pattern.search(seen):
+        while True:
+            match = pattern.search(self._monitor_output)
+            if match:
+                self._monitor_output = self._monitor_output[match.end() :]
+                return match
             left = deadline - time.monotonic()
             if left <= 0:
                 raise self._qemu.start_error("QEMU did not set up its UART in time")
@@ -85,8 +130,7 @@ class QemuPtyTransport:
                             self._qemu.proc.returncode
                         )
                     )
-                seen += chunk
-        return seen
+                self._monitor_output += chunk
 
     def stderr_tail(self) -> str:
         """The end of what QEMU wrote to stderr so far."""
