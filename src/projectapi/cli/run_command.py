@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from projectapi import mlf, standalone
+from projectapi.cli import run_checks
 from projectapi.errors import ProjectAPIError
 from projectapi.project import GeneratedProject, TemplateProject
 
@@ -317,11 +318,17 @@ def _profile_json(profile: Profile | str) -> dict:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    report = run_project(
-        pathlib.Path(args.project_dir).resolve(),
-        _parse_inputs(args.input),
-        RunOptions(args.repeat, args.benchmark, args.seed, args.graph_executor, args.profile),
-    )
+    with run_checks.reported(args) as mismatches:
+        report = run_project(
+            pathlib.Path(args.project_dir).resolve(),
+            _parse_inputs(args.input),
+            RunOptions(args.repeat, args.benchmark, args.seed, args.graph_executor, args.profile),
+        )
+        _show_run(args, report)
+        return run_checks.check(args, report.outputs, mismatches)
+
+
+def _show_run(args: argparse.Namespace, report: RunReport) -> None:
     if args.output:
         out_dir = pathlib.Path(args.output)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -331,7 +338,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps(_report_json(report, args.print_top)))
     else:
         _print_report(report, args.print_top)
-    return 0
 
 
 def _compare(outputs: Mapping[str, np.ndarray], reference: list[np.ndarray]) -> bool:
@@ -424,6 +430,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sorted by time (graph models; AOT models say why they cannot)",
     )
     run.add_argument("--json", action="store_true", help="print one JSON object")
+    run_checks.add_arguments(run)
     run.set_defaults(func=_cmd_run)
 
     demo = subparsers.add_parser(
