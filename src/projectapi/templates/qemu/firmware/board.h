@@ -42,7 +42,8 @@ int board_rx_pending(void);
 void board_timer_init(void);
 void board_timer_isr(void);
 
-/* UART driver entry points, implemented by uart_<driver>.c. */
+/* UART driver entry points, implemented by uart_<driver>.c (on Cortex-M, the receive interrupt
+ * gate board_uart_rx_irq_enable is the NVIC's, in arm/startup_cortex_m.c). */
 void board_uart_init(void);
 void board_uart_putc(uint8_t byte);
 void board_uart_isr(void);

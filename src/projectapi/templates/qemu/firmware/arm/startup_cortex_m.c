@@ -68,3 +68,14 @@ void board_wait_for_rx(void) {
   }
   __asm__ volatile("cpsie i" ::: "memory");
 }
+
+/* Every Cortex-M UART driver pauses and resumes receiving at the NVIC; resuming re-runs the
+ * handler, which drains what waited in the UART meanwhile. */
+void board_uart_rx_irq_enable(int enable) {
+  if (enable) {
+    nvic_enable_irq(BOARD_UART_RX_IRQ);
+    nvic_set_pending(BOARD_UART_RX_IRQ);
+  } else {
+    nvic_disable_irq(BOARD_UART_RX_IRQ);
+  }
+}
