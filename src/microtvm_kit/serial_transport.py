@@ -13,7 +13,7 @@ takes, ``0`` does not wait, a positive number waits at most that long. ``read(n,
 
 import contextlib
 import importlib
-from typing import Any, Optional
+from typing import Any, Iterable, List, Optional, Tuple
 
 from microtvm_kit import server
 
@@ -31,6 +31,53 @@ def import_pyserial() -> Any:
         import sys
 
         raise RuntimeError(_PYSERIAL_MISSING.format(sys.executable)) from None
+
+
+def parse_vid_pid(text: str) -> Tuple[int, int]:
+    """``VVVV:PPPP`` (hex) as two numbers; ValueError naming the expected form."""
+    try:
+        vid, pid = (int(part, 16) for part in text.split(":"))
+    except ValueError:
+        raise ValueError(
+            "a USB ID is VID:PID in hex, e.g. 0483:374b; got {!r}".format(text)
+        ) from None
+    return vid, pid
+
+
+def matching_ports(
+    ports: Iterable[Any],
+    port: Optional[str] = None,
+    serial_number: Optional[str] = None,
+    vid_pid: Optional[str] = None,
+) -> List[Any]:
+    """The ports (pyserial ``ListPortInfo`` or alike: ``device``, ``vid``, ``pid``,
+    ``serial_number``) matching every criterion given."""
+    wanted = parse_vid_pid(vid_pid) if vid_pid else None
+    return [
+        info
+        for info in ports
+        if (port is None or info.device == port)
+        and (serial_number is None or info.serial_number == serial_number)
+        and (wanted is None or (info.vid, info.pid) == wanted)
+    ]
+
+
+def find_port(serial_number: Optional[str] = None, vid_pid: Optional[str] = None) -> str:
+    """The device path of the one attached serial port with this serial number and/or USB
+    VID:PID (RuntimeError naming what is attached when none or several match)."""
+    import_pyserial()
+    from serial.tools import list_ports
+
+    ports = list_ports.comports()
+    found = matching_ports(ports, serial_number=serial_number, vid_pid=vid_pid)
+    if len(found) == 1:
+        return found[0].device
+    attached = "; ".join("{} ({})".format(info.device, info.hwid) for info in ports)
+    raise RuntimeError(
+        "{} serial port matches serial number {} / USB ID {}; attached: {}".format(
+            "no" if not found else "more than one", serial_number, vid_pid, attached or "none"
+        )
+    )
 
 
 def check_timeout(timeout_sec: Optional[float]) -> None:

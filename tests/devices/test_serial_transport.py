@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+from serial.tools.list_ports_common import ListPortInfo
 
 from microtvm_kit import serial_transport
 from microtvm_kit.server import IoTimeoutError, TransportClosedError
@@ -88,3 +89,22 @@ def test_missing_pyserial_names_the_fix(monkeypatch) -> None:
     monkeypatch.setattr(serial_transport.importlib, "import_module", no_pyserial)
     with pytest.raises(RuntimeError, match="pip install pyserial"):
         serial_transport.SerialTransport("/dev/null").open()
+
+
+def test_matching_ports_on_pyserial_port_infos() -> None:
+    nucleo = ListPortInfo("/dev/ttyACM0", skip_link_detection=True)
+    nucleo.vid, nucleo.pid, nucleo.serial_number = 0x0483, 0x374B, "066D"
+    adapter = ListPortInfo("/dev/ttyUSB0", skip_link_detection=True)
+    adapter.vid, adapter.pid, adapter.serial_number = 0x0403, 0x6001, "A502"
+    ports = [nucleo, adapter]
+    assert serial_transport.matching_ports(ports, vid_pid="0483:374B") == [nucleo]
+    assert serial_transport.matching_ports(ports, serial_number="A502") == [adapter]
+    assert serial_transport.matching_ports(ports, serial_number="A502", vid_pid="0483:374b") == []
+    with pytest.raises(ValueError, match="VID:PID in hex"):
+        serial_transport.matching_ports(ports, vid_pid="nucleo")
+
+
+def test_find_port_names_what_is_attached() -> None:
+    """pyserial's real listing of this machine, which has no ST-LINK with this serial."""
+    with pytest.raises(RuntimeError, match=r"no serial port matches serial number XYZ.*attached"):
+        serial_transport.find_port(serial_number="XYZ", vid_pid="0483:374b")

@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
+from microtvm_kit import serial_transport
 from projectapi.devices import usb_table
 from projectapi.devices.errors import DeviceError
 
@@ -69,15 +70,6 @@ def list_devices(ports: Iterable[Any] | None = None) -> list[SerialDevice]:
     return sorted((describe(port) for port in ports), key=lambda d: d.device)
 
 
-def parse_vid_pid(text: str) -> tuple[int, int]:
-    """``VVVV:PPPP`` (hex) as two numbers; DeviceError naming the expected form."""
-    try:
-        vid, pid = (int(part, 16) for part in text.split(":"))
-    except ValueError:
-        raise DeviceError(f"a USB ID is VID:PID in hex, e.g. 0483:374b; got {text!r}") from None
-    return vid, pid
-
-
 def choose(
     devices: list[SerialDevice],
     port: str | None = None,
@@ -85,14 +77,10 @@ def choose(
     vid_pid: str | None = None,
 ) -> SerialDevice:
     """The one device matching every criterion given; DeviceError listing what is attached."""
-    wanted = parse_vid_pid(vid_pid) if vid_pid else None
-    matches = [
-        d
-        for d in devices
-        if (port is None or d.device == port)
-        and (serial_number is None or d.serial_number == serial_number)
-        and (wanted is None or (d.vid, d.pid) == wanted)
-    ]
+    try:
+        matches = serial_transport.matching_ports(devices, port, serial_number, vid_pid)
+    except ValueError as error:
+        raise DeviceError(str(error)) from None
     if len(matches) == 1:
         return matches[0]
     attached = "; ".join(_summary(d) for d in devices) or "none"
