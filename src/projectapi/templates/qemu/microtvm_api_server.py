@@ -268,13 +268,15 @@ class QemuHandler(kit.FirmwareTemplate):
 
         link = _session_option(options, settings, "uart") or "socket"
         _check_uart(link)
+        # A UART that drops early bytes: wait until the firmware enables it (not while a
+        # debugger holds the CPU).
+        ready = None
+        if board.uart_ready is not None and gdb_port is None:
+            ready = qemu_transport.UartReadyCheck(*board.uart_ready)
         if link == "pty":
-            ready = (
-                qemu_pty_transport.UartReadyCheck(*board.uart_ready) if board.uart_ready else None
-            )
             transport = _UART_LINKS[link](command, resume=gdb_port is None, ready=ready)
         else:
-            transport = _UART_LINKS[link](command)
+            transport = _UART_LINKS[link](command, ready=ready)
         transport.open()
         self._transport = transport
         if options.get("verbose"):

@@ -11,28 +11,16 @@ and writes raise ``server.TransportClosedError`` with QEMU's exit status and out
 hang. Timeouts as in ``serial_transport``.
 """
 
-import json
-import os
 import re
-import select
 import time
-from typing import Any, Callable, Dict, List, NamedTuple, Optional
+from typing import Callable, List, Optional
 
-from qemu_transport import CONNECT_TIMEOUT_SEC, QemuProcess
+from qemu_transport import CONNECT_TIMEOUT_SEC, QemuProcess, UartReadyCheck
 
 from microtvm_kit import server
 from microtvm_kit.serial_transport import SerialTransport
 
 _PTY_LINE = re.compile(rb"char device redirected to (\S+) \(label serial0\)")
-_READY_POLL_SEC = 0.002
-
-
-class UartReadyCheck(NamedTuple):
-    """A UART register whose ``mask`` bits the firmware sets once the UART receives. Some UARTs
-    (STM32's USART) drop what arrives before: the transport waits for these bits."""
-
-    address: int
-    mask: int
 
 
 class QemuPtyTransport:
@@ -50,7 +38,6 @@ class QemuPtyTransport:
         self._command_for_serial = command_for_serial
         self._resume = resume
         self._ready = ready
-        self._monitor_output = b""
         self._qemu = None  # type: Optional[QemuProcess]
         self._serial = None  # type: Optional[SerialTransport]
 
@@ -71,66 +58,20 @@ class QemuPtyTransport:
             raise RuntimeError("transport is already open; close it first")
         argv = [*self._command_for_serial("pty"), "-S", "-qmp", "stdio"]
         self._qemu = QemuProcess(argv, stdio=True)
-        self._monitor_output = b""
         try:
             self._qemu.start()
             deadline = time.monotonic() + timeout_sec
-            path = self._read_monitor(_PTY_LINE, deadline).group(1).decode()
+            path = self._qemu.read_monitor(_PTY_LINE, deadline).group(1).decode()
             self._serial = SerialTransport(path)
             self._serial.open()
-            self._qmp({"execute": "qmp_capabilities"}, deadline)
+            self._qemu.qmp({"execute": "qmp_capabilities"}, deadline)
             if self._resume:
-                self._qmp({"execute": "cont"}, deadline)
+                self._qemu.qmp({"execute": "cont"}, deadline)
                 if self._ready is not None:
-                    self._wait_until_ready(self._ready, deadline)
+                    self._qemu.wait_until_ready(self._ready, deadline)
         except BaseException:
             self.close()
             raise
-
-    def _wait_until_ready(self, ready: UartReadyCheck, deadline: float) -> None:
-        """Poll the UART register through the monitor until the firmware has set its bits."""
-        command = {
-            "execute": "human-monitor-command",
-            "arguments": {"command-line": "xp /1wx 0x{:x}".format(ready.address)},
-        }
-        while int(self._qmp(command, deadline).rsplit(":", 1)[1], 16) & ready.mask != ready.mask:
-            time.sleep(_READY_POLL_SEC)
-
-    def _qmp(self, command: Dict[str, Any], deadline: float) -> Any:
-        """Send one QMP command, return its result (events before it are skipped)."""
-        stdin = self._qemu.proc.stdin
-        stdin.write(json.dumps(command).encode() + b"\n")
-        stdin.flush()
-        while True:
-            line = self._read_monitor(re.compile(rb"^(.*)\n", re.M), deadline).group(1)
-            reply = json.loads(line) if line.startswith(b"{") else {}
-            if "return" in reply:
-                return reply["return"]
-            if "error" in reply:
-                raise self._qemu.start_error("QEMU refused {}: {}".format(command, reply["error"]))
-
-    def _read_monitor(self, pattern: "re.Pattern[bytes]", deadline: float) -> "re.Match[bytes]":
-        """Read QEMU's monitor output until ``pattern`` matches it, QEMU exits or time is up;
-        consume the output up to the end of the match."""
-        fd = self._qemu.proc.stdout.fileno()
-        while True:
-            match = pattern.search(self._monitor_output)
-            if match:
-                self._monitor_output = self._monitor_output[match.end() :]
-                return match
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise self._qemu.start_error("QEMU did not set up its UART in time")
-            if select.select([fd], [], [], left)[0]:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    self._qemu.proc.wait()
-                    raise self._qemu.start_error(
-                        "QEMU exited with status {} while starting".format(
-                            self._qemu.proc.returncode
-                        )
-                    )
-                self._monitor_output += chunk
 
     def stderr_tail(self) -> str:
         """The end of what QEMU wrote to stderr so far."""

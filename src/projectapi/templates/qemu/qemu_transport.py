@@ -17,7 +17,9 @@ connecting, so that is also how an image it cannot load shows). ``open`` raises
 
 import contextlib
 import ctypes
+import json
 import os
+import re
 import select
 import signal
 import socket
@@ -25,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable, List, Optional
+from typing import Any, Callable, Dict, List, NamedTuple, Optional
 
 from microtvm_kit import server
 
@@ -37,6 +39,7 @@ _EXIT_GRACE_SEC = 2.0
 _MAX_READ_CHUNK = 1 << 16
 _STDERR_TAIL_BYTES = 2000
 _PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
+_READY_POLL_SEC = 0.002
 
 
 class QemuStartError(RuntimeError):
@@ -49,22 +52,74 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
+class UartReadyCheck(NamedTuple):
+    """A UART register whose ``mask`` bits the firmware sets once the UART receives. Some UARTs
+    (STM32's USART) drop what arrives before: the transports wait for these bits."""
+
+    address: int
+    mask: int
+
+
 class QemuProcess:
     """One QEMU process: started so that it dies with us, its output kept for error messages,
     stopped and reaped on ``stop``. Shared by the socket and the pseudo-terminal transports."""
 
     def __init__(self, argv: List[str], stdio: bool = False) -> None:
-        """``stdio``: give QEMU pipes for stdin and stdout (its QMP monitor); else only its
-        output is kept, together with stderr."""
+        """``stdio``: give QEMU pipes for stdin and stdout (its QMP monitor, ``-qmp stdio``);
+        else only its output is kept, together with stderr."""
         self.argv = argv
         self._stdio = stdio
         self.proc = None  # type: Optional[subprocess.Popen]
         self._stderr = None  # type: Optional[tempfile._TemporaryFileWrapper]
+        self._monitor_output = b""  # read from the QMP monitor (stdout), not consumed yet
 
     @property
     def pid(self) -> Optional[int]:
         """QEMU's process id while it runs."""
         return self.proc.pid if self.proc is not None else None
+
+    def wait_until_ready(self, ready: UartReadyCheck, deadline: float) -> None:
+        """Poll the UART register through the monitor until the firmware has set its bits."""
+        command = {
+            "execute": "human-monitor-command",
+            "arguments": {"command-line": "xp /1wx 0x{:x}".format(ready.address)},
+        }
+        while int(self.qmp(command, deadline).rsplit(":", 1)[1], 16) & ready.mask != ready.mask:
+            time.sleep(_READY_POLL_SEC)
+
+    def qmp(self, command: Dict[str, Any], deadline: float) -> Any:
+        """Send one QMP command, return its result (events before it are skipped)."""
+        stdin = self.proc.stdin
+        stdin.write(json.dumps(command).encode() + b"\n")
+        stdin.flush()
+        while True:
+            line = self.read_monitor(re.compile(rb"^(.*)\n", re.M), deadline).group(1)
+            reply = json.loads(line) if line.startswith(b"{") else {}
+            if "return" in reply:
+                return reply["return"]
+            if "error" in reply:
+                raise self.start_error("QEMU refused {}: {}".format(command, reply["error"]))
+
+    def read_monitor(self, pattern: "re.Pattern[bytes]", deadline: float) -> "re.Match[bytes]":
+        """Read QEMU's monitor output until ``pattern`` matches it, QEMU exits or time is up;
+        consume the output up to the end of the match."""
+        fd = self.proc.stdout.fileno()
+        while True:
+            match = pattern.search(self._monitor_output)
+            if match:
+                self._monitor_output = self._monitor_output[match.end() :]
+                return match
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise self.start_error("QEMU did not set up its UART in time")
+            if select.select([fd], [], [], left)[0]:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    self.proc.wait()
+                    raise self.start_error(
+                        "QEMU exited with status {} while starting".format(self.proc.returncode)
+                    )
+                self._monitor_output += chunk
 
     def start(self) -> None:
         """Start QEMU (QemuStartError if it cannot be run)."""
@@ -137,9 +192,15 @@ class QemuProcess:
 class QemuTransport:
     """Run QEMU for one session and carry bytes to and from its first UART."""
 
-    def __init__(self, command_for_serial: Callable[[str], List[str]]) -> None:
-        """``command_for_serial(serial_spec)`` gives QEMU's argv for a ``-serial`` backend."""
+    def __init__(
+        self,
+        command_for_serial: Callable[[str], List[str]],
+        ready: Optional[UartReadyCheck] = None,
+    ) -> None:
+        """``command_for_serial(serial_spec)`` gives QEMU's argv for a ``-serial`` backend;
+        ``ready``: once connected, wait until the firmware has enabled its UART."""
         self._command_for_serial = command_for_serial
+        self._ready = ready
         self._qemu = None  # type: Optional[QemuProcess]
         self._sock = None  # type: Optional[socket.socket]
 
@@ -165,10 +226,15 @@ class QemuTransport:
             listener.listen(1)
             port = listener.getsockname()[1]
             argv = self._command_for_serial("tcp:127.0.0.1:{},nodelay=on".format(port))
-            self._qemu = QemuProcess(argv)
+            monitor = self._ready is not None
+            self._qemu = QemuProcess([*argv, "-qmp", "stdio"] if monitor else argv, stdio=monitor)
             try:
                 self._qemu.start()
                 self._sock = self._accept(listener, timeout_sec)
+                if self._ready is not None:
+                    deadline = time.monotonic() + timeout_sec
+                    self._qemu.qmp({"execute": "qmp_capabilities"}, deadline)
+                    self._qemu.wait_until_ready(self._ready, deadline)
             except BaseException:
                 self.close()
                 raise
