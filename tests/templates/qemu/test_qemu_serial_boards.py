@@ -106,3 +106,14 @@ def test_unknown_uart_link_is_refused(tmp_path) -> None:
             archive(QNN), tmp_path / "p", {"board": "microbit", "uart": "usb"}
         )
     assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.slow
+def test_socket_link_waits_for_the_usart_too(tmp_path) -> None:
+    """STM32's USART drops bytes before the firmware enables it; every new session (a new
+    QEMU) over the socket link must still get the host's first request through."""
+    project_dir = tmp_path / "project"
+    with generate(archive(QNN), project_dir, "netduinoplus2", "aot_standalone") as project:
+        for _ in range(3):
+            check_standalone(project, QNN, repeat=1)
+    assert qemu_pids(project_dir) == []
