@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything projectapi needs on a Debian 12 machine: system packages (compilers, cmake,
-# the Cortex-M and RISC-V cross toolchains, QEMU, clang for fuzzing) and the Python package with
+# the Cortex-M and RISC-V cross toolchains, QEMU, clang for fuzzing, OpenOCD) and the Python package with
 # its test extras in a virtual environment at .venv. Safe to run again: it only adds what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,7 @@ APT_PACKAGES=(
   gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm
   gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc
   clang libclang-rt-14-dev
+  openocd
 )
 
 missing=()
@@ -27,4 +28,4 @@ fi
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test,compile,compile-test]"
+.venv/bin/python -m pip install -q -e ".[test,compile,compile-test,pyocd]"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from projectapi import run as run_layer
-from projectapi.cli import output
+from projectapi.cli import output, run_checks
 from projectapi.cli.parsing import add_command, add_json
 from projectapi.cli.project_commands import _add_options
 from projectapi.project import TemplateProject
@@ -107,18 +107,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         project_options=tuple(args.option_strings),
     )
-    report = run_layer.run_project(
-        pathlib.Path(args.project_dir).resolve(), _parse_inputs(args.input), options
-    )
-    if out_dir is not None:
-        for name, path in run_layer.write_outputs(out_dir, report.outputs).items():
-            print(f"output {name!r} -> {path}", file=sys.stderr)
-    output.emit(
-        args,
-        _report_json(report, args.print_top),
-        lambda: _print_report(report, args.print_top),
-    )
-    return 0
+    with run_checks.reported(args) as mismatches:
+        report = run_layer.run_project(
+            pathlib.Path(args.project_dir).resolve(), _parse_inputs(args.input), options
+        )
+        if out_dir is not None:
+            for name, path in run_layer.write_outputs(out_dir, report.outputs).items():
+                print(f"output {name!r} -> {path}", file=sys.stderr)
+        output.emit(
+            args,
+            _report_json(report, args.print_top),
+            lambda: _print_report(report, args.print_top),
+        )
+        return run_checks.check(args, report.outputs, mismatches)
 
 
 def _compare(outputs: Mapping[str, np.ndarray], reference: list[np.ndarray]) -> bool:
@@ -247,6 +248,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="host_driven projects: time every operator on the device and print a table "
         "sorted by time (graph models; AOT models say why they cannot)",
     )
+    run_checks.add_arguments(run)
     add_json(run)
     run.set_defaults(func=_cmd_run)
 

@@ -16,6 +16,10 @@ from projectapi.project import TEMPLATES_DIR, GeneratedProject, TemplateProject
 TEMPLATE_DIR = TEMPLATES_DIR / "qemu"
 BOARDS = json.loads((TEMPLATE_DIR / "boards.json").read_text())
 BOARD_NAMES = sorted(BOARDS)
+# Emulations of boards users own: tested over the pseudo-terminal (serial port) path, in
+# test_qemu_serial_boards.py; the others over the socket path.
+SERIAL_BOARDS = ("microbit", "netduinoplus2")
+SOCKET_BOARDS = [name for name in BOARD_NAMES if name not in SERIAL_BOARDS]
 _TOOLS = {"arm": ("arm-none-eabi-gcc", "qemu-system-arm"),
           "riscv": ("riscv64-unknown-elf-gcc", "qemu-system-riscv32")}
 

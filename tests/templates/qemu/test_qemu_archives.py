@@ -9,9 +9,9 @@ from host.host_testlib import AOT_ARCHIVES, archive, assert_matches, check_stand
 
 import projectapi
 
-from .qemu_testlib import BOARD_NAMES, generate, qemu_pids
+from .qemu_testlib import SOCKET_BOARDS, generate, qemu_pids
 
-CASES = [(board, name) for board in BOARD_NAMES for name in AOT_ARCHIVES]
+CASES = [(board, name) for board in SOCKET_BOARDS for name in AOT_ARCHIVES]
 
 
 @pytest.mark.slow

@@ -24,7 +24,7 @@ def test_board_flags_and_limits(name: str) -> None:
     flags = board.compile_flags()
     assert "-ffp-contract=off" in flags
     has_fpu = any(flag in ("-mfloat-abi=hard",) for flag in flags)
-    assert has_fpu == (name in ("mps2-an386", "mps3-an547"))
+    assert has_fpu == (name in ("mps2-an386", "mps3-an547", "netduinoplus2"))
     # A realistic chip, not the emulated board's whole memory.
     assert 16 * 1024 <= board.ram.size <= 1024 * 1024
     assert 64 * 1024 <= board.flash.size <= 2 * 1024 * 1024

@@ -30,7 +30,16 @@ _ARCH_SOURCES = {
     "arm": ["arm/startup_cortex_m.c"],
     "riscv": ["riscv/startup_riscv.S", "riscv/board_riscv.c"],
 }
-_UART_SOURCES = {"cmsdk": "arm/uart_cmsdk.c", "ns16550": "riscv/uart_ns16550.c"}
+_UART_SOURCES = {
+    "cmsdk": "arm/uart_cmsdk.c",
+    "ns16550": "riscv/uart_ns16550.c",
+    "stm32_usart": "stm32/usart_stm32.c",
+    "nrf_uart": "nrf/uart_nrf.c",
+}
+# Timer drivers of Cortex-M boards (RISC-V's mtime is part of its board layer).
+_TIMER_SOURCES = {"systick": ["arm/timer_systick.c"], "nrf_timer": ["nrf/timer_nrf.c"], "mtime": []}
+_SYSTICK_VECTOR = 15
+_FIRST_IRQ_VECTOR = 16
 COMMON_SOURCES = ["board_common.c"]
 # Floating point: never fuse multiply-adds, so results match the host reference bit for bit
 # wherever the model's arithmetic allows.
@@ -40,6 +49,24 @@ COMMON_CFLAGS = [
     "-ffunction-sections",
     "-fdata-sections",
 ]
+
+
+@dataclasses.dataclass(frozen=True)
+class MemoryBudget:
+    """What the firmware reserves besides the model: main stack, UART receive buffer, and the
+    pool margin added to the model's needs (host-driven firmware also allocates the RPC
+    server's buffers from it). Small parts (16 KiB of RAM) get smaller ones."""
+
+    stack_bytes: int = 16 * 1024
+    rx_buffer_bytes: int = 4096
+    workspace_margin_bytes: int = 16 * 1024
+    host_driven_workspace_margin_bytes: Optional[int] = None  # None: workspace_margin_bytes
+
+    def margin(self, project_type: str) -> int:
+        """The pool margin of a project type."""
+        if project_type == "host_driven" and self.host_driven_workspace_margin_bytes is not None:
+            return self.host_driven_workspace_margin_bytes
+        return self.workspace_margin_bytes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,11 +92,17 @@ class Board:
     uart_driver: str
     uart_base: int
     uart_rx_irq: int
+    # (register, mask): bits the firmware sets once its UART receives, for UARTs that drop
+    # what arrives before (STM32's USART); None when the UART holds the sender off instead.
+    uart_ready: Optional[Tuple[int, int]]
+    timer_driver: str
     timer_name: str
     timer_hz: int
+    timer_irq: Optional[int]  # None: a core timer (SysTick, mtime)
     flash: MemoryRegion
     ram: MemoryRegion
     extra_defines: Tuple[Tuple[str, int], ...]  # board-specific addresses for the board layer
+    memory: MemoryBudget
 
     @property
     def toolchain_prefix(self) -> str:
@@ -79,7 +112,12 @@ class Board:
     @property
     def sources(self) -> List[str]:
         """Board-layer C and assembly sources, relative to the firmware directory."""
-        return COMMON_SOURCES + _ARCH_SOURCES[self.arch] + [_UART_SOURCES[self.uart_driver]]
+        return (
+            COMMON_SOURCES
+            + _ARCH_SOURCES[self.arch]
+            + _TIMER_SOURCES[self.timer_driver]
+            + [_UART_SOURCES[self.uart_driver]]
+        )
 
     def check_toolchain(self) -> None:
         """Raise ToolchainMissingError unless the cross compiler and picolibc are installed."""
@@ -112,10 +150,23 @@ class Board:
     def definitions(self) -> List[str]:
         """The preprocessor definitions (NAME=VALUE) the board layer is compiled with."""
         addresses = [("BOARD_UART_BASE", self.uart_base), *self.extra_defines]
-        return ["{}={}u".format(name, _c_int(value)) for name, value in addresses] + [
-            "BOARD_UART_RX_IRQ={}u".format(self.uart_rx_irq),
-            "BOARD_TIMER_HZ={}u".format(self.timer_hz),
+        numbers = [
+            ("BOARD_UART_RX_IRQ", self.uart_rx_irq),
+            ("BOARD_TIMER_HZ", self.timer_hz),
+            ("BOARD_RX_BUFFER_BYTES", self.memory.rx_buffer_bytes),
         ]
+        if self.arch == "arm":
+            numbers.append(("BOARD_TIMER_VECTOR", self.timer_vector))
+        return ["{}={}u".format(name, _c_int(value)) for name, value in addresses] + [
+            "{}={}u".format(name, value) for name, value in numbers
+        ]
+
+    @property
+    def timer_vector(self) -> int:
+        """The Cortex-M exception number of the timer's interrupt."""
+        if self.timer_irq is None:
+            return _SYSTICK_VECTOR
+        return _FIRST_IRQ_VECTOR + self.timer_irq
 
     def compile_flags(self) -> List[str]:
         """CPU, ABI, C library and code generation flags for every compile and the link."""
@@ -176,6 +227,8 @@ def _c_int(value: int) -> str:
 
 def _parse(name: str, entry: Dict) -> Board:
     extra = tuple((key, int(value, 0)) for key, value in entry.get("defines", {}).items())
+    timer = entry["timer"]
+    ready = entry["uart"].get("ready")
     return Board(
         name=name,
         description=entry["description"],
@@ -188,11 +241,15 @@ def _parse(name: str, entry: Dict) -> Board:
         uart_driver=entry["uart"]["driver"],
         uart_base=int(entry["uart"]["base"], 0),
         uart_rx_irq=int(entry["uart"]["rx_irq"]),
-        timer_name=entry["timer"]["name"],
-        timer_hz=int(entry["timer"]["hz"]),
+        uart_ready=(int(ready["register"], 0), int(ready["mask"], 0)) if ready else None,
+        timer_driver=timer["driver"],
+        timer_name=timer["name"],
+        timer_hz=int(timer["hz"]),
+        timer_irq=timer.get("irq"),
         flash=MemoryRegion(int(entry["flash"]["origin"], 0), int(entry["flash"]["bytes"])),
         ram=MemoryRegion(int(entry["ram"]["origin"], 0), int(entry["ram"]["bytes"])),
         extra_defines=extra,
+        memory=MemoryBudget(**entry.get("memory", {})),
     )
 
 

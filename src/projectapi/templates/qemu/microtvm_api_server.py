@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional
 
 import boards
 import firmware_report
+import qemu_pty_transport
 import qemu_transport
 
 from microtvm_kit import cmake_build, generate, model_glue, runtime_cache, server
@@ -27,7 +28,18 @@ _REPORT_NAME = "memory_report.json"  # the last build's memory use, for tools an
 _BUILD_DIR = "build"
 _IMAGE = "firmware.elf"
 # Files of this template that a generated project needs beside its server.
-_TEMPLATE_MODULES = ("boards.py", "boards.json", "firmware_report.py", "qemu_transport.py")
+_TEMPLATE_MODULES = (
+    "boards.py",
+    "boards.json",
+    "firmware_report.py",
+    "qemu_transport.py",
+    "qemu_pty_transport.py",
+)
+# How the emulated UART reaches the host (the `uart` option).
+_UART_LINKS = {
+    "socket": qemu_transport.QemuTransport,
+    "pty": qemu_pty_transport.QemuPtyTransport,
+}
 _BOARDS = boards.load_boards(_HERE / "boards.json")
 
 # The main loop function firmware/main.c calls, per project type.
@@ -40,10 +52,9 @@ _FIRMWARE_SOURCES = ["firmware/main.c", "firmware/port_board.c", "firmware/platf
 # host-driven, the arrays the host allocates, plus the model's workspace when its code allocates
 # it at run time (TVMBackendAllocWorkspace) rather than declaring it statically; for graph models
 # also what the graph executor allocates (storage and tables), and the larger message buffers a
-# host-driven session needs to carry the graph JSON.
-_WORKSPACE_MARGIN_BYTES = 16 * 1024
+# host-driven session needs to carry the graph JSON. The margin, like the stack, is the board's
+# (boards.MemoryBudget).
 _RPC_BUFFERS_PER_PACKET_BYTE = 4  # receive buffer + decoding arena of 3 packets
-_STACK_BYTES = 16 * 1024
 
 _OPTIONS = kit.project_options(
     {
@@ -52,11 +63,9 @@ _OPTIONS = kit.project_options(
             "help": "Show the full compiler command lines; report QEMU's command.",
         },
         "workspace_size_bytes": {
-            "help": "Bytes of the firmware's memory pool for the runtime (default: "
-            "{} KiB, plus the model's workspace when its code allocates it at run time, "
-            "plus the graph executor's memory for graph models).".format(
-                _WORKSPACE_MARGIN_BYTES // 1024
-            )
+            "help": "Bytes of the firmware's memory pool for the runtime (default: the "
+            "board's margin, 16 KiB on most boards, plus the model's workspace when its code "
+            "allocates it at run time, plus the graph executor's memory for graph models)."
         },
     },
     [
@@ -79,6 +88,15 @@ _OPTIONS = kit.project_options(
             "off; given to open_transport it overrides the project's setting).",
         ),
         server.ProjectOption(
+            "uart",
+            type="str",
+            optional=["generate_project", "open_transport"],
+            help="How the emulated UART reaches the host: socket (a TCP connection on "
+            "127.0.0.1, the default) or pty (a pseudo-terminal opened as a serial port with "
+            "pyserial, the path a real board's USB serial port takes). Given to "
+            "open_transport it overrides the project's setting.",
+        ),
+        server.ProjectOption(
             "gdbserver_port",
             type="int",
             optional=["generate_project", "open_transport"],
@@ -97,23 +115,29 @@ def _check_port(port: Optional[int]) -> None:
         )
 
 
+def _check_uart(link: Optional[str]) -> None:
+    if link is not None and link not in _UART_LINKS:
+        raise ValueError("uart must be one of {}, got {!r}".format(", ".join(_UART_LINKS), link))
+
+
 def _session_option(options: Dict[str, Any], settings: Dict[str, Any], name: str) -> Any:
     """An open_transport option: as given, else as given at generate time (else None)."""
     value = options.get(name)
     return settings.get(name) if value is None else value
 
 
-def _default_workspace(model: model_glue.ModelInfo, project_type: str) -> int:
-    """The pool size when workspace_size_bytes is not given (see _WORKSPACE_MARGIN_BYTES)."""
+def _default_workspace(model: model_glue.ModelInfo, project_type: str, margin: int) -> int:
+    """The pool size when workspace_size_bytes is not given: the board's margin plus what the
+    model needs (see _RPC_BUFFERS_PER_PACKET_BYTE)."""
     if model.graph is None:
         dynamic = any("TVMBackendAllocWorkspace" in src.read_text() for src in model.sources)
-        return _WORKSPACE_MARGIN_BYTES + (model.workspace_size_bytes if dynamic else 0)
+        return margin + (model.workspace_size_bytes if dynamic else 0)
     # A graph model's workspace is its executor's storage; operators allocate only scratch.
     packet_name = "TVM_CRT_MAX_PACKET_SIZE_BYTES"
     default_packet = generate.CRT_CONFIG_DEFAULTS[packet_name]
     packet = kit.crt_config(project_type, model).get(packet_name, default_packet)
     extra_rpc = _RPC_BUFFERS_PER_PACKET_BYTE * (packet - default_packet)
-    return _WORKSPACE_MARGIN_BYTES + model.graph.executor_bytes + extra_rpc
+    return margin + model.graph.executor_bytes + extra_rpc
 
 
 def _toolchain_cmake(board: boards.Board) -> str:
@@ -142,16 +166,20 @@ class QemuHandler(kit.FirmwareTemplate):
     def __init__(self) -> None:
         """Start with no emulator running."""
         super().__init__()
-        self._transport = None  # type: Optional[qemu_transport.QemuTransport]
+        self._transport = None  # type: Any  # one of _UART_LINKS while a session runs
 
     def check_settings(self, settings: Dict[str, Any]) -> None:
-        """The gdb server port, when given, must be a TCP port."""
+        """The gdb server port, when given, must be a TCP port; the UART link one we know."""
         _check_port(settings.get("gdbserver_port"))
+        _check_uart(settings.get("uart"))
 
     def complete_settings(self, settings: Dict[str, Any], model: model_glue.ModelInfo) -> None:
         """Size the memory pool for the model unless workspace_size_bytes was given."""
         if settings.get("workspace_size_bytes") is None:
-            settings["workspace_size_bytes"] = _default_workspace(model, settings["project_type"])
+            margin = _BOARDS[settings["board"]].memory.margin(settings["project_type"])
+            settings["workspace_size_bytes"] = _default_workspace(
+                model, settings["project_type"], margin
+            )
 
     def write_sources(self, settings: Dict[str, Any], stage: pathlib.Path) -> List[str]:
         """Copy the CMake project, the firmware and this template's modules; write the linker
@@ -167,7 +195,7 @@ class QemuHandler(kit.FirmwareTemplate):
         for name in _TEMPLATE_MODULES:
             shutil.copy2(str(_HERE / name), str(stage / name))
         (stage / "link.ld").write_text(
-            board.linker_script((firmware / "link.ld.in").read_text(), _STACK_BYTES)
+            board.linker_script((firmware / "link.ld.in").read_text(), board.memory.stack_bytes)
         )
         (stage / "toolchain.cmake").write_text(_toolchain_cmake(board))
         return _FIRMWARE_SOURCES + ["firmware/" + source for source in board.sources]
@@ -243,7 +271,17 @@ class QemuHandler(kit.FirmwareTemplate):
                 str(image), serial, icount=bool(icount), gdbserver_port=gdb_port
             )
 
-        transport = qemu_transport.QemuTransport(command)
+        link = _session_option(options, settings, "uart") or "socket"
+        _check_uart(link)
+        # A UART that drops early bytes: wait until the firmware enables it (not while a
+        # debugger holds the CPU).
+        ready = None
+        if board.uart_ready is not None and gdb_port is None:
+            ready = qemu_transport.UartReadyCheck(*board.uart_ready)
+        if link == "pty":
+            transport = _UART_LINKS[link](command, resume=gdb_port is None, ready=ready)
+        else:
+            transport = _UART_LINKS[link](command, ready=ready)
         transport.open()
         self._transport = transport
         if options.get("verbose"):
@@ -266,7 +304,7 @@ class QemuHandler(kit.FirmwareTemplate):
         """Send ``data`` to the UART, waiting at most ``timeout_sec``."""
         self._live_transport().write(data, timeout_sec)
 
-    def _live_transport(self) -> qemu_transport.QemuTransport:
+    def _live_transport(self) -> Any:
         if self._transport is None:
             raise server.TransportClosedError("the transport is not open: call open_transport")
         return self._transport

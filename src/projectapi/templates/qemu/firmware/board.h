@@ -37,7 +37,13 @@ int board_rx_pause_if_full(void);
 /* Whether received bytes are waiting. */
 int board_rx_pending(void);
 
-/* UART driver entry points, implemented by uart_<driver>.c. */
+/* Timer driver entry points (Cortex-M boards), implemented by timer_<driver>.c; the interrupt
+ * handler sits at vector BOARD_TIMER_VECTOR. */
+void board_timer_init(void);
+void board_timer_isr(void);
+
+/* UART driver entry points, implemented by uart_<driver>.c (on Cortex-M, the receive interrupt
+ * gate board_uart_rx_irq_enable is the NVIC's, in arm/startup_cortex_m.c). */
 void board_uart_init(void);
 void board_uart_putc(uint8_t byte);
 void board_uart_isr(void);

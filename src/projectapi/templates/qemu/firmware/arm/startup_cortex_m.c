@@ -1,20 +1,20 @@
-/* Cortex-M start-up: vector table, reset handler (FPU on, then board_start), SysTick extended to
- * 64 bits, and the sleep primitive. */
+/* Cortex-M start-up: vector table, reset handler (FPU on, then board_start), and the sleep
+ * primitive. The timer is a driver of its own (timer_<driver>.c), at vector BOARD_TIMER_VECTOR. */
 #include <stdint.h>
 
 #include "../board.h"
 #include "cortex_m.h"
 
-/* Exceptions before the first external interrupt; the table reaches the UART's interrupt. */
+/* Exceptions before the first external interrupt; the table reaches the UART's and the timer's. */
 #define CORE_VECTORS 16u
-#define VECTOR_COUNT (CORE_VECTORS + BOARD_UART_RX_IRQ + 1u)
-#define SYSTICK_RELOAD 0x00FFFFFFu /* SysTick is a 24-bit down-counter */
+#define UART_VECTOR (CORE_VECTORS + BOARD_UART_RX_IRQ)
+#define VECTOR_COUNT \
+  ((UART_VECTOR > BOARD_TIMER_VECTOR ? UART_VECTOR : BOARD_TIMER_VECTOR) + 1u)
 
 extern uint32_t __stack_top[];
 
 void reset_handler(void);
 static void fault_handler(void);
-static void systick_handler(void);
 static void uart_handler(void);
 
 typedef void (*vector_t)(void);
@@ -30,11 +30,9 @@ __attribute__((section(".vectors"), used)) static const vector_t vector_table[VE
     [7] = fault_handler,  /* SecureFault (ARMv8-M) */
     [11] = fault_handler, /* SVCall */
     [14] = fault_handler, /* PendSV */
-    [15] = systick_handler,
-    [CORE_VECTORS + BOARD_UART_RX_IRQ] = uart_handler,
+    [BOARD_TIMER_VECTOR] = board_timer_isr,
+    [UART_VECTOR] = uart_handler,
 };
-
-static volatile uint32_t systick_wraps;
 
 void reset_handler(void) {
 #if defined(__ARM_FP)
@@ -54,26 +52,12 @@ static void fault_handler(void) {
   }
 }
 
-static void systick_handler(void) { systick_wraps++; }
-
 static void uart_handler(void) { board_uart_isr(); }
 
 void board_init(void) {
-  SYST_RVR = SYSTICK_RELOAD;
-  SYST_CVR = 0u;
-  SYST_CSR = 0x7u; /* processor clock, interrupt on wrap, enabled */
+  board_timer_init();
   board_uart_init();
   __asm__ volatile("cpsie i" ::: "memory");
-}
-
-uint64_t board_timer_ticks(void) {
-  uint32_t wraps;
-  uint32_t value;
-  do {
-    wraps = systick_wraps;
-    value = SYST_CVR;
-  } while (wraps != systick_wraps);
-  return ((uint64_t)wraps << 24) + (SYSTICK_RELOAD - value);
 }
 
 void board_wait_for_rx(void) {
@@ -83,4 +67,15 @@ void board_wait_for_rx(void) {
     __asm__ volatile("dsb\n\twfi" ::: "memory");
   }
   __asm__ volatile("cpsie i" ::: "memory");
+}
+
+/* Every Cortex-M UART driver pauses and resumes receiving at the NVIC; resuming re-runs the
+ * handler, which drains what waited in the UART meanwhile. */
+void board_uart_rx_irq_enable(int enable) {
+  if (enable) {
+    nvic_enable_irq(BOARD_UART_RX_IRQ);
+    nvic_set_pending(BOARD_UART_RX_IRQ);
+  } else {
+    nvic_disable_irq(BOARD_UART_RX_IRQ);
+  }
 }

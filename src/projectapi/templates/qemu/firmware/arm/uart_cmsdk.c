@@ -38,12 +38,3 @@ void board_uart_isr(void) {
     board_rx_push((uint8_t)UART_DATA);
   }
 }
-
-void board_uart_rx_irq_enable(int enable) {
-  if (enable) {
-    nvic_enable_irq(BOARD_UART_RX_IRQ);
-    nvic_set_pending(BOARD_UART_RX_IRQ);
-  } else {
-    nvic_disable_irq(BOARD_UART_RX_IRQ);
-  }
-}

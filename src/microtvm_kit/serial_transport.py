@@ -1,0 +1,163 @@
+"""A serial port (a board's USB UART, or QEMU's pseudo-terminal) as a Project API transport.
+
+pyserial opens, configures (raw, 8N1, the baud rate, an exclusive lock) and drives the port; it is
+imported only when a port is opened, so this module stays importable without it (pyserial is a
+dependency of projectapi, so a project served by projectapi's Python has it).
+
+``read`` and ``write`` follow the transport contract of ``microtvm_kit.transport``, with pyserial
+doing the waiting: when the port goes away (a board unplugged, QEMU gone) they raise
+``TransportClosedError``. A port that cannot be opened is a ``TransportOpenError``; a missing
+pyserial a ``ToolchainMissingError``; no attached port matching a selection a
+``BoardNotFoundError``.
+"""
+
+import contextlib
+import importlib
+from typing import Any, Iterable, List, Optional, Tuple
+
+from microtvm_kit import errors
+from microtvm_kit.transport import Transport, check_timeout
+
+DEFAULT_BAUDRATE = 115200
+_PYSERIAL_MISSING = (
+    "the serial transport needs pyserial, which is not installed for {}: pip install pyserial"
+)
+
+
+def import_pyserial() -> Any:
+    """The ``serial`` package (pyserial), or ToolchainMissingError naming how to install it."""
+    try:
+        return importlib.import_module("serial")
+    except ImportError:
+        import sys
+
+        raise errors.ToolchainMissingError(_PYSERIAL_MISSING.format(sys.executable)) from None
+
+
+def parse_vid_pid(text: str) -> Tuple[int, int]:
+    """``VVVV:PPPP`` (hex) as two numbers; ValueError naming the expected form."""
+    try:
+        vid, pid = (int(part, 16) for part in text.split(":"))
+    except ValueError:
+        raise ValueError(
+            "a USB ID is VID:PID in hex, e.g. 0483:374b; got {!r}".format(text)
+        ) from None
+    return vid, pid
+
+
+def matching_ports(
+    ports: Iterable[Any],
+    port: Optional[str] = None,
+    serial_number: Optional[str] = None,
+    vid_pid: Optional[str] = None,
+) -> List[Any]:
+    """The ports (pyserial ``ListPortInfo`` or alike: ``device``, ``vid``, ``pid``,
+    ``serial_number``) matching every criterion given."""
+    wanted = parse_vid_pid(vid_pid) if vid_pid else None
+    return [
+        info
+        for info in ports
+        if (port is None or info.device == port)
+        and (serial_number is None or info.serial_number == serial_number)
+        and (wanted is None or (info.vid, info.pid) == wanted)
+    ]
+
+
+def find_port(serial_number: Optional[str] = None, vid_pid: Optional[str] = None) -> str:
+    """The device path of the one attached serial port with this serial number and/or USB
+    VID:PID (BoardNotFoundError naming what is attached when none or several match)."""
+    import_pyserial()
+    from serial.tools import list_ports
+
+    ports = list_ports.comports()
+    found = matching_ports(ports, serial_number=serial_number, vid_pid=vid_pid)
+    if len(found) == 1:
+        return found[0].device
+    attached = "; ".join("{} ({})".format(info.device, info.hwid) for info in ports)
+    raise errors.BoardNotFoundError(
+        "{} serial port matches serial number {} / USB ID {}; attached: {}".format(
+            "no" if not found else "more than one", serial_number, vid_pid, attached or "none"
+        )
+    )
+
+
+class SerialTransport(Transport):
+    """Carry transport bytes over one serial port through pyserial."""
+
+    def __init__(self, port: str, baudrate: int = DEFAULT_BAUDRATE) -> None:
+        """Remember the port (a device path such as /dev/ttyACM0) and its baud rate."""
+        self.port = port
+        self.baudrate = baudrate
+        self._serial = None  # type: Any
+        self._errors = ()  # type: tuple  # pyserial's exceptions, once it is imported
+        self._timeout_error = None  # type: Any
+
+    @property
+    def is_open(self) -> bool:
+        """True between a successful ``open`` and ``close``."""
+        return self._serial is not None
+
+    def open(self) -> None:
+        """Open and configure the port (TransportOpenError naming the port if that fails)."""
+        if self._serial is not None:
+            raise errors.TransportOpenError("serial port {} is already open; close it first".format(self.port))
+        serial = import_pyserial()
+        try:
+            self._serial = serial.Serial(
+                self.port, self.baudrate, timeout=None, write_timeout=None, exclusive=True
+            )
+        except (serial.SerialException, ValueError) as error:
+            raise errors.TransportOpenError(
+                "cannot open serial port {}: {}".format(self.port, error)
+            ) from None
+        self._errors = (serial.SerialException, OSError)
+        self._timeout_error = serial.SerialTimeoutException
+
+    def read(self, n: int, timeout_sec: Optional[float]) -> bytes:
+        """Return 1 to ``n`` bytes from the port (timeouts as in the module docstring)."""
+        if n < 1:
+            raise ValueError("read size must be at least 1 byte, got {}".format(n))
+        check_timeout(timeout_sec)
+        port = self._live_port()
+        try:
+            if port.timeout != timeout_sec:
+                port.timeout = timeout_sec
+            data = port.read(1)
+            if not data:
+                raise errors.IoTimeoutError()
+            waiting = min(n - 1, port.in_waiting)
+            return data + port.read(waiting) if waiting else data
+        except self._errors as error:
+            raise self._closed(error) from None
+
+    def write(self, data: bytes, timeout_sec: Optional[float]) -> None:
+        """Send every byte of ``data`` to the port (timeouts as in the module docstring)."""
+        check_timeout(timeout_sec)
+        port = self._live_port()
+        try:
+            if port.write_timeout != timeout_sec:
+                port.write_timeout = timeout_sec
+            written = port.write(data)
+        except self._errors as error:
+            if isinstance(error, self._timeout_error):
+                raise errors.IoTimeoutError() from None
+            raise self._closed(error) from None
+        if written is not None and written < len(data):  # timeout 0: pyserial writes once
+            raise errors.IoTimeoutError()
+
+    def close(self) -> None:
+        """Close the port; closing a closed transport does nothing."""
+        port, self._serial = self._serial, None
+        if port is not None:
+            with contextlib.suppress(*self._errors):  # the device may already be gone
+                port.close()
+
+    def _live_port(self) -> Any:
+        if self._serial is None:
+            raise errors.TransportClosedError("serial port {} is not open".format(self.port))
+        return self._serial
+
+    def _closed(self, error: Exception) -> errors.TransportClosedError:
+        return errors.TransportClosedError(
+            "serial port {} went away (device unplugged or closed): {}".format(self.port, error)
+        )
