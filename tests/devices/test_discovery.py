@@ -87,7 +87,7 @@ def test_choose_says_what_is_attached() -> None:
 def test_device_list_command_lists_this_hosts_ports(capsys) -> None:
     """The real listing of this machine: whatever is there, the JSON matches the table."""
     assert main(["device", "list", "--json"]) == 0
-    listed = json.loads(capsys.readouterr().out)
+    listed = json.loads(capsys.readouterr().out)["result"]
     assert [d["device"] for d in listed] == [d.device for d in discovery.list_devices()]
     assert main(["device", "list"]) == 0
     out = capsys.readouterr().out

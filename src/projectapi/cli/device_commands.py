@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
+from projectapi.cli import output
+from projectapi.cli.parsing import add_command, add_json
 from projectapi.devices import discovery, openocd_runner, pyocd_runner
 
 _COLUMNS = ("device", "vid_pid", "serial_number", "kind", "boards", "description")
@@ -13,16 +14,31 @@ _COLUMNS = ("device", "vid_pid", "serial_number", "kind", "boards", "description
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``device`` and its subcommands."""
-    device = subparsers.add_parser("device", help="list serial ports and probes; flash a board")
-    commands = device.add_subparsers(dest="device_command", required=True, metavar="SUBCOMMAND")
-
-    listing = commands.add_parser(
-        "list", help="serial ports with USB IDs, serial number and the board or probe behind them"
+    device = add_command(
+        subparsers,
+        "device",
+        "list serial ports and probes; flash a board",
+        "projectapi device list\nprojectapi device flash proj/build/firmware.elf --target nrf51",
     )
-    listing.add_argument("--json", action="store_true", help="print a JSON list")
+    commands = device.add_subparsers(
+        dest="device_command", required=True, metavar="SUBCOMMAND", help="one of:"
+    )
+
+    listing = add_command(
+        commands,
+        "list",
+        "list serial ports with USB IDs, serial number and the board or probe behind them",
+        "projectapi device list --json",
+    )
+    add_json(listing)
     listing.set_defaults(func=_list)
 
-    flash = commands.add_parser("flash", help="write a firmware image to a board's chip")
+    flash = add_command(
+        commands,
+        "flash",
+        "write a firmware image to a board's chip",
+        "projectapi device flash proj/build/firmware.elf --runner openocd --target stm32f4x",
+    )
     flash.add_argument(
         "image", type=Path, help="the firmware (ELF), e.g. PROJECT/build/firmware.elf"
     )
@@ -40,23 +56,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="OpenOCD only: the probe's interface (default cmsis-dap)",
     )
     flash.add_argument("--probe", help="the probe's serial number / unique id, if several")
+    add_json(flash)
     flash.set_defaults(func=_flash)
 
 
 def _list(args: argparse.Namespace) -> int:
-    devices = discovery.list_devices()
-    if args.json:
-        print(json.dumps([d.as_json() for d in devices], indent=2))
-        return 0
-    if not devices:
-        print("no serial ports found")
-        return 0
-    rows = [_COLUMNS] + [_row(d.as_json()) for d in devices]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
-    for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
+    devices = [d.as_json() for d in discovery.list_devices()]
+    text = (
+        output.table(_COLUMNS, [_row(d) for d in devices]) if devices else "no serial ports found"
+    )
+    output.emit(args, devices, text)
     return 0
 
 
@@ -70,5 +79,9 @@ def _flash(args: argparse.Namespace) -> int:
         pyocd_runner.flash(args.image, args.target, args.probe)
     else:
         openocd_runner.flash(args.image, args.interface, args.target, args.probe)
-    print(f"flashed {args.image} with {args.runner}")
+    output.emit(
+        args,
+        {"image": str(args.image), "runner": args.runner, "target": args.target},
+        f"flashed {args.image} with {args.runner}",
+    )
     return 0
