@@ -26,6 +26,7 @@ from microtvm_kit import (
 )
 
 GENERATE = ["generate_project"]
+GENERATE_BOTH = ["generate_project", "generate_library"]  # options a library uses as well
 PROJECT_TYPES = ("aot_standalone", "host_driven")
 MIN_WORKSPACE_BYTES = 1024
 MLF_NAME = "model.tar"
@@ -65,25 +66,25 @@ _SHARED_OPTIONS = {
     ),
     "workspace_size_bytes": dict(
         type="int",
-        optional=GENERATE,
+        optional=GENERATE_BOTH,
         help="Bytes of memory the runtime platform may allocate.",
     ),
     "compile_definitions": dict(
         type="str",
         default="",
-        optional=GENERATE,
+        optional=GENERATE_BOTH,
         help="Extra preprocessor definitions, e.g. '-DFOO=1 -DBAR'.",
     ),
     "extra_files_tar": dict(
         type="str",
         default="",
-        optional=GENERATE,
+        optional=GENERATE_BOTH,
         help="A tar archive whose files are added to the project.",
     ),
     "warning_as_error": dict(
         type="bool",
         default=False,
-        optional=GENERATE,
+        optional=GENERATE_BOTH,
         help="Build with -Werror (known diagnostics of generated code excepted).",
     ),
 }
@@ -299,7 +300,7 @@ class FirmwareTemplate(server.ProjectAPIHandler):
         if project_type == "host_driven" and model.graph is not None:
             definitions.append(GRAPH_EXECUTOR_DEFINITION)
         definitions += user_definitions(settings["compile_definitions"])
-        lines = _config_cmake(self.PLATFORM, sources, model, crt_sources, stage)
+        lines = config_cmake_sources(self.PLATFORM, sources, model, crt_sources, stage)
         lines += [
             cmake_set("PROJECTAPI_DEFINITIONS", definitions),
             "set(PROJECTAPI_WERROR {})".format("ON" if settings["warning_as_error"] else "OFF"),
@@ -321,7 +322,7 @@ class FirmwareTemplate(server.ProjectAPIHandler):
         print("{}: {}".format(self.PLATFORM, message), file=sys.stderr, flush=True)
 
 
-def _config_cmake(
+def config_cmake_sources(
     platform: str,
     sources: List[str],
     model: model_glue.ModelInfo,

@@ -31,6 +31,7 @@ from projectapi.errors import ProjectAPIError, ProtocolError
 DEFAULT_REPLY_TIMEOUTS = {
     "server_info_query": 60.0,
     "generate_project": 600.0,
+    "generate_library": 1200.0,
     "build": 3600.0,
     "flash": 600.0,
     "open_transport": 120.0,
@@ -325,6 +326,24 @@ class ProjectAPIClient:
                 "model_library_format_path": model_library_format_path,
                 "standalone_crt_dir": standalone_crt_dir,
                 "project_dir": project_dir,
+                "options": options,
+            },
+        )
+
+    def generate_library(
+        self,
+        model_library_format_path: str,
+        standalone_crt_dir: str,
+        library_dir: str,
+        options: dict,
+    ) -> Any:
+        """Generate a library (model, runtime, header, build glue) into ``library_dir``."""
+        return self._call(
+            "generate_library",
+            {
+                "model_library_format_path": model_library_format_path,
+                "standalone_crt_dir": standalone_crt_dir,
+                "library_dir": library_dir,
                 "options": options,
             },
         )

@@ -275,6 +275,16 @@ def _server_info(raw: Any) -> _server.ServerInfo:
         ) from None
 
 
+def _generates(raw: dict) -> tuple[str, ...]:
+    """What a server generates (``project``, ``library``); a server that does not say: projects."""
+    generates = raw.get("generates", ["project"])
+    if not isinstance(generates, list) or not all(isinstance(k, str) for k in generates):
+        raise _client.ProtocolError(
+            f"the server_info_query reply's 'generates' is {generates!r}, not a list of names"
+        )
+    return tuple(generates)
+
+
 class _Connection:
     """A launched Project API server for one directory, with its description."""
 
@@ -287,7 +297,9 @@ class _Connection:
             project_dir, debug=debug, reply_timeout=reply_timeout
         )
         try:
-            self.info = _server_info(self.api.server_info_query(TVM_VERSION))
+            raw = self.api.server_info_query(TVM_VERSION)
+            self.info = _server_info(raw)
+            self.generates = _generates(raw)
         except BaseException:
             self.api.close()
             raise
@@ -342,6 +354,11 @@ class _Project:
         return self._conn.info
 
     @property
+    def generates(self) -> tuple[str, ...]:
+        """What the server generates: ``project`` and, where it offers one, ``library``."""
+        return self._conn.generates
+
+    @property
     def options(self) -> list[_server.ProjectOption]:
         """The options the server declares."""
         return list(self._conn.info.project_options)
@@ -391,17 +408,7 @@ class TemplateProject(_Project):
 
         ``standalone_crt_dir`` defaults to the runtime shipped in this package.
         """
-        mlf = _absolute(mlf_path)
-        if not mlf.is_file():
-            raise ProjectPathError(f"model library format archive {mlf} is not a file")
-        target = _absolute(project_dir)
-        if target.exists() or target.is_symlink():
-            raise ProjectPathError(
-                f"project directory {target} already exists; choose a new path or remove it"
-            )
-        crt = _absolute(standalone_crt_dir) if standalone_crt_dir is not None else RUNTIME_DIR
-        if not crt.is_dir():
-            raise ProjectPathError(f"standalone CRT directory {crt} is not a directory")
+        mlf, target, crt = _generate_paths(mlf_path, project_dir, standalone_crt_dir, "project")
         self._conn.api.generate_project(
             model_library_format_path=str(mlf),
             standalone_crt_dir=str(crt),
@@ -411,6 +418,52 @@ class TemplateProject(_Project):
         return GeneratedProject(
             target, debug=self._conn.debug, reply_timeout=self._conn.reply_timeout
         )
+
+    def generate_library(
+        self,
+        mlf_path: str | os.PathLike[str],
+        library_dir: str | os.PathLike[str],
+        options: Mapping[str, Any] | None = None,
+        standalone_crt_dir: str | os.PathLike[str] | None = None,
+    ) -> pathlib.Path:
+        """Generate a library for a Model Library Format archive; return its directory.
+
+        Refused (ProjectKindError) when the template's server generates projects only.
+        """
+        if "library" not in self.generates:
+            raise ProjectKindError(
+                f"template {self.project_dir} generates {', '.join(self.generates)} only, "
+                "not libraries; choose a template whose 'projectapi info' lists library"
+            )
+        mlf, target, crt = _generate_paths(mlf_path, library_dir, standalone_crt_dir, "library")
+        self._conn.api.generate_library(
+            model_library_format_path=str(mlf),
+            standalone_crt_dir=str(crt),
+            library_dir=str(target),
+            options=self._options_for("generate_library", options),
+        )
+        return target
+
+
+def _generate_paths(
+    mlf_path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    standalone_crt_dir: str | os.PathLike[str] | None,
+    kind: str,
+) -> tuple[pathlib.Path, pathlib.Path, pathlib.Path]:
+    """(archive, new ``kind`` directory, runtime) as absolute paths, checked before generating."""
+    mlf = _absolute(mlf_path)
+    if not mlf.is_file():
+        raise ProjectPathError(f"model library format archive {mlf} is not a file")
+    target = _absolute(out_dir)
+    if target.exists() or target.is_symlink():
+        raise ProjectPathError(
+            f"{kind} directory {target} already exists; choose a new path or remove it"
+        )
+    crt = _absolute(standalone_crt_dir) if standalone_crt_dir is not None else RUNTIME_DIR
+    if not crt.is_dir():
+        raise ProjectPathError(f"standalone CRT directory {crt} is not a directory")
+    return mlf, target, crt
 
 
 class GeneratedProject(_Project):

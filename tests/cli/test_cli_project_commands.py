@@ -68,7 +68,7 @@ def test_create_build_flash_and_check(tmp_path, mlf, capfd) -> None:
 
     status, out, _ = _run(capfd, "check", target)
     assert status == 0
-    assert "transport round trip" in out and "17 passed, 0 failed, 0 skipped" in out
+    assert "transport round trip" in out and "18 passed, 0 failed, 0 skipped" in out
 
     status, out, _ = _run(capfd, "info", target, "--json")
     assert json.loads(out)["model_library_format_path"] == str(target / "model.tar")
@@ -130,7 +130,7 @@ def test_check_stops_a_server_that_never_answers(tmp_path, capfd) -> None:
     status, out, _ = _run(capfd, "check", tmp_path, "--reply-timeout", "0.5")
     assert status == 1
     assert "sent no reply within 0.5 s" in out
-    assert "3 passed, 14 failed, 0 skipped" in out
+    assert "3 passed, 15 failed, 0 skipped" in out
 
 
 def test_console_script(tmp_path) -> None:

@@ -1,4 +1,4 @@
-"""Project subcommands: info, create, build, flash and check.
+"""Project subcommands: info, create, library, build, flash and check.
 
 Every command takes ``--json`` (one JSON object on stdout instead of text). Option values come
 as ``-o KEY=VALUE`` (repeatable, several after one ``-o``) and are typed by the option's declared
@@ -41,6 +41,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_options(create, "generate_project options")
     _add_json(create, debug=True)
     create.set_defaults(func=_create)
+
+    library = subparsers.add_parser(
+        "library",
+        help="generate a library (model, runtime, header, build glue) from a template",
+    )
+    library.add_argument("mlf", metavar="MLF", help="Model Library Format archive (.tar)")
+    library.add_argument("library_dir", metavar="OUT_DIR", help="new directory to create")
+    library.add_argument(
+        "-t", "--template", required=True, metavar="NAME_OR_DIR", help=_PROJECT_HELP
+    )
+    _add_options(library, "generate_library options")
+    _add_json(library, debug=True)
+    library.set_defaults(func=_library)
 
     for method in ("build", "flash"):
         command = subparsers.add_parser(method, help=f"{method} a generated project")
@@ -142,6 +155,7 @@ def _info(args: argparse.Namespace) -> int:
             "project_dir": str(opened.project_dir),
             "platform_name": info.platform_name,
             "is_template": info.is_template,
+            "generates": list(opened.generates),
             "model_library_format_path": info.model_library_format_path,
             "project_options": options,
         }
@@ -149,6 +163,7 @@ def _info(args: argparse.Namespace) -> int:
         f"project:  {data['project_dir']}",
         f"platform: {info.platform_name}",
         f"kind:     {'template' if info.is_template else 'generated project'}",
+        f"makes:    {', '.join(data['generates'])}",
     ]
     if info.model_library_format_path:
         lines.append(f"model:    {info.model_library_format_path}")
@@ -177,6 +192,25 @@ def _create(args: argparse.Namespace) -> int:
         args,
         data,
         f"created {data['project_dir']} from {data['template']} (platform {data['platform_name']})",
+    )
+    return 0
+
+
+def _library(args: argparse.Namespace) -> int:
+    """``library``: generate a library from a template (its generate_library)."""
+    with project.TemplateProject(args.template, debug=args.debug) as template:
+        options = _typed_options(args, template.options, "generate_library")
+        library_dir = template.generate_library(args.mlf, args.library_dir, options)
+        data = {
+            "library_dir": str(library_dir),
+            "template": str(template.project_dir),
+            "platform_name": template.info.platform_name,
+        }
+    _emit(
+        args,
+        data,
+        f"generated library {data['library_dir']} from {data['template']} "
+        f"(platform {data['platform_name']})",
     )
     return 0
 
