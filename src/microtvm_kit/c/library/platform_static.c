@@ -2,6 +2,8 @@
  * allocator, no timer, a small pseudo-random generator. Every function is weak, so firmware
  * that has its own platform layer (a real timer, a reset on abort) simply defines it. */
 #include <stdio.h>
+
+#include "crt_config.h" /* may define TVM_WORKSPACE_SIZE_BYTES (Arduino layouts) */
 #include <tvm/runtime/crt/page_allocator.h>
 #include <tvm/runtime/crt/platform.h>
 
