@@ -18,11 +18,17 @@ import sys
 from typing import Any, Dict, Optional
 
 import avr_build
-import serial_transport
 import sketch_layout
 
 from microtvm_kit import firmware_template as kit
-from microtvm_kit import generate, is_generated_project, library, server, staging
+from microtvm_kit import (
+    generate,
+    is_generated_project,
+    library,
+    serial_transport,
+    server,
+    staging,
+)
 
 _HERE = pathlib.Path(__file__).resolve().parent
 _BOARDS = json.loads((_HERE / "boards.json").read_text())
@@ -32,7 +38,6 @@ _REPORT_NAME = "memory_report.json"
 _TEMPLATE_MODULES = (
     "avr_build.py",
     "boards.json",
-    "serial_transport.py",
     "sketch_layout.py",
 )
 _SERVE = {

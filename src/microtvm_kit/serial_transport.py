@@ -1,10 +1,11 @@
 """A board's serial port as a transport: pyserial opens and configures it, the transport
-contract's fd loop (``FdTransport``) reads and writes it."""
+contract's fd loop (``FdTransport``) reads and writes it. pyserial is imported only when a port
+is opened, so this package stays standard-library only for everything else."""
 
 from typing import Optional
 
-from microtvm_kit.errors import ToolchainMissingError, TransportOpenError
-from microtvm_kit.transport import FdTransport
+from .errors import ToolchainMissingError, TransportOpenError
+from .transport import FdTransport
 
 
 class SerialTransport(FdTransport):
