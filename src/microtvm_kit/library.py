@@ -204,6 +204,15 @@ def package_config_text(name: str, platform: str, link_libraries: List[str]) -> 
     )
 
 
+def write_api(
+    name: str, model: model_glue.ModelInfo, header_dir: pathlib.Path, source_dir: pathlib.Path
+) -> None:
+    """Write ``<name>.h`` into ``header_dir`` and ``<name>.c`` into ``source_dir``."""
+    header_dir.mkdir(parents=True, exist_ok=True)
+    (header_dir / (name + ".h")).write_text(header_text(name, model))
+    (source_dir / (name + ".c")).write_text(api_source_text(name, model.has_system_lib))
+
+
 class LibraryTemplate(kit.FirmwareTemplate):
     """generate_library for a firmware template; the template fills in the hooks below."""
 
@@ -283,9 +292,7 @@ class LibraryTemplate(kit.FirmwareTemplate):
         (source / "c").mkdir()
         shutil.copy2(str(FIRMWARE_C_DIR / "firmware.cmake"), str(source / "c"))
         shutil.copy2(str(LIBRARY_C_DIR / "CMakeLists.txt"), str(source))
-        (source / "include").mkdir()
-        (source / "include" / (name + ".h")).write_text(header_text(name, model))
-        (source / (name + ".c")).write_text(api_source_text(name, model.has_system_lib))
+        write_api(name, model, source / "include", source)
         sources = [name + ".c"] + [path.relative_to(source).as_posix() for path in glue]
         if static_platform:
             shutil.copy2(str(LIBRARY_C_DIR / "platform_static.c"), str(source / "c"))

@@ -65,7 +65,7 @@ def test_sketch_per_project_type(tmp_path, project_type, serve, loop, components
         assert generated.info.platform_name == "arduino"
     sketch = tmp_path / "p" / "project"
     src = sketch / "src"
-    assert (sketch / "project.ino").is_file() and (sketch / "model.tar").is_file()
+    assert (sketch / "project.ino").is_file() and (tmp_path / "p" / "model.tar").is_file()
     header = (src / "projectapi_sketch.h").read_text()
     assert f"#define PROJECTAPI_SERVE {serve}" in header
     assert "#define PROJECTAPI_BAUD_RATE 115200" in header

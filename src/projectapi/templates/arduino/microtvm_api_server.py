@@ -15,7 +15,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 import avr_build
 import sketch_layout
@@ -23,7 +23,7 @@ import sketch_layout
 from microtvm_kit import firmware_template as kit
 from microtvm_kit import (
     generate,
-    is_generated_project,
+    held_transport,
     library,
     serial_transport,
     server,
@@ -173,26 +173,12 @@ def library_properties(name: str, model_name: str, board: str) -> str:
     )
 
 
-class ArduinoHandler(server.ProjectAPIHandler):
+class ArduinoHandler(held_transport.HeldTransport, kit.FirmwareTemplate):
     """Serve the Arduino template or a project generated from it."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._transport: Optional[serial_transport.SerialTransport] = None
-
-    @staticmethod
-    def _is_template() -> bool:
-        return not is_generated_project(_HERE)
-
-    def server_info_query(self, tvm_version: str) -> server.ServerInfo:
-        """Describe this template or generated project."""
-        template = self._is_template()
-        return server.ServerInfo(
-            platform_name="arduino",
-            is_template=template,
-            model_library_format_path=None if template else str(_HERE / _SKETCH / "model.tar"),
-            project_options=_OPTIONS,
-        )
+    PLATFORM = "arduino"
+    TEMPLATE_DIR = _HERE
+    OPTIONS = _OPTIONS
 
     def generate_project(
         self,
@@ -220,7 +206,8 @@ class ArduinoHandler(server.ProjectAPIHandler):
             sketch_layout.write_sources(
                 pathlib.Path(model_library_format_path),
                 standalone_crt_dir or None,
-                sketch,
+                stage,
+                sketch / "src",
                 project_type,
                 settings["workspace_size_bytes"],
             )
@@ -246,13 +233,11 @@ class ArduinoHandler(server.ProjectAPIHandler):
                 pathlib.Path(model_library_format_path),
                 standalone_crt_dir or None,
                 stage,
+                stage / "src",
                 "aot_standalone",
                 settings["workspace_size_bytes"],
             )
-            (stage / "src" / (name + ".h")).write_text(library.header_text(name, model))
-            (stage / "src" / (name + ".c")).write_text(
-                library.api_source_text(name, model.has_system_lib)
-            )
+            library.write_api(name, model, stage / "src", stage / "src")
             (stage / "library.properties").write_text(
                 library_properties(name, model.name, settings["board"])
             )
@@ -260,16 +245,9 @@ class ArduinoHandler(server.ProjectAPIHandler):
                 json.dumps(settings, indent=2) + "\n"
             )
 
-    def _settings(self) -> Dict[str, Any]:
-        if self._is_template():
-            raise server.NotGeneratedError(
-                "this is the Arduino template; generate a project from it first"
-            )
-        return json.loads((_HERE / kit.SETTINGS_NAME).read_text())
-
     def build(self, options: Dict[str, Any]) -> None:
         """Compile the sketch: arduino-cli when installed, else avr-gcc for AVR boards."""
-        settings = self._settings()
+        settings = self.settings()
         board = _BOARDS[settings["board"]]
         cli = shutil.which(options.get("arduino_cli_cmd") or "arduino-cli")
         sketch = _HERE / _SKETCH
@@ -315,7 +293,7 @@ class ArduinoHandler(server.ProjectAPIHandler):
 
     def flash(self, options: Dict[str, Any]) -> None:
         """Upload the built sketch with arduino-cli to the board on ``port``."""
-        settings = self._settings()
+        settings = self.settings()
         cli = shutil.which(options.get("arduino_cli_cmd") or "arduino-cli")
         if cli is None:
             raise server.ToolchainMissingError("flash needs arduino-cli (arduino_cli_cmd)")
@@ -337,37 +315,16 @@ class ArduinoHandler(server.ProjectAPIHandler):
 
     def open_transport(self, options: Dict[str, Any]) -> server.TransportTimeouts:
         """Open the board's serial port at the sketch's baud rate."""
-        settings = self._settings()
+        settings = self.settings()
         if not options.get("port"):
             raise server.UnsupportedOptionError(
                 "open_transport needs the board's serial port: port=..."
             )
-        self.close_transport()
         transport = serial_transport.SerialTransport(
             options["port"], options.get("baud_rate") or settings["baud_rate"]
         )
-        transport.open()
-        self._transport = transport
+        self.hold(transport)
         return kit.SESSION_TIMEOUTS
-
-    def close_transport(self) -> None:
-        """Close the serial port; closing a closed transport does nothing."""
-        transport, self._transport = self._transport, None
-        if transport is not None:
-            transport.close()
-
-    def read_transport(self, n: int, timeout_sec: Optional[float]) -> bytes:
-        """Return 1 to ``n`` bytes from the board."""
-        return self._live().read(n, timeout_sec)
-
-    def write_transport(self, data: bytes, timeout_sec: Optional[float]) -> None:
-        """Send ``data`` to the board."""
-        self._live().write(data, timeout_sec)
-
-    def _live(self) -> serial_transport.SerialTransport:
-        if self._transport is None:
-            raise server.TransportClosedError("the transport is not open: call open_transport")
-        return self._transport
 
 
 if __name__ == "__main__":

@@ -17,12 +17,12 @@ def write_sources(
     mlf_path: pathlib.Path,
     crt_dir: Optional[str],
     root: pathlib.Path,
+    src: pathlib.Path,
     project_type: str,
     workspace_size_bytes: int,
 ) -> model_glue.ModelInfo:
-    """Fill ``root/src`` with the model, the runtime, its configuration, the glue and the
-    platform layer; the MLF stays at ``root/model.tar`` (extracted in ``root/model``)."""
-    src = root / "src"
+    """Fill the new folder ``src`` with the model, the runtime, its configuration, the glue and
+    the platform layer; the MLF stays at ``root/model.tar`` (extracted in ``root/model``)."""
     src.mkdir()
     model_dir = generate.install_model(mlf_path, root)
     model = model_glue.read_model(model_dir)

@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional
 from microtvm_kit import (
     FIRMWARE_C_DIR,
     generate,
-    is_generated_project,
+    held_transport,
     library,
     model_glue,
     serial_transport,
@@ -172,26 +172,12 @@ def _cmake_list(name: str, items: List[str], prefix: str) -> str:
     return "set({}\n{})".format(name, "\n".join('  "{}/{}"'.format(prefix, item) for item in items))
 
 
-class ZephyrHandler(server.ProjectAPIHandler):
+class ZephyrHandler(held_transport.HeldTransport, kit.FirmwareTemplate):
     """Serve the Zephyr template or a project generated from it."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._transport = None  # the open transport, if any
-
-    @staticmethod
-    def _is_template() -> bool:
-        return not is_generated_project(_HERE)
-
-    def server_info_query(self, tvm_version: str) -> server.ServerInfo:
-        """Describe this template or generated project."""
-        template = self._is_template()
-        return server.ServerInfo(
-            platform_name="zephyr",
-            is_template=template,
-            model_library_format_path=None if template else str(_HERE / "model.tar"),
-            project_options=_OPTIONS,
-        )
+    PLATFORM = "zephyr"
+    TEMPLATE_DIR = _HERE
+    OPTIONS = _OPTIONS
 
     def generate_project(
         self,
@@ -262,9 +248,7 @@ class ZephyrHandler(server.ProjectAPIHandler):
                 "aot_standalone",
             )
             model = tree["model"]
-            (stage / "include").mkdir()
-            (stage / "include" / (name + ".h")).write_text(library.header_text(name, model))
-            (stage / (name + ".c")).write_text(library.api_source_text(name, model.has_system_lib))
+            library.write_api(name, model, stage / "include", stage)
             (stage / "zephyr").mkdir()
             for file_name, text in module_files(name, settings, tree).items():
                 (stage / "zephyr" / file_name).write_text(text)
@@ -273,13 +257,6 @@ class ZephyrHandler(server.ProjectAPIHandler):
             )
 
     # build, flash, transport -------------------------------------------------------------
-
-    def _settings(self) -> Dict[str, Any]:
-        if self._is_template():
-            raise server.NotGeneratedError(
-                "this is the Zephyr template; generate a project from it first"
-            )
-        return json.loads((_HERE / kit.SETTINGS_NAME).read_text())
 
     @staticmethod
     def _environment(options: Dict[str, Any]) -> Dict[str, str]:
@@ -296,7 +273,7 @@ class ZephyrHandler(server.ProjectAPIHandler):
 
     def build(self, options: Dict[str, Any]) -> None:
         """``west build`` (or CMake and the build tool when west is not installed)."""
-        settings = self._settings()
+        settings = self.settings()
         env = self._environment(options)
         west = shutil.which(options.get("west_cmd") or "west")
         build_dir = str(_HERE / _BUILD_DIR)
@@ -314,7 +291,7 @@ class ZephyrHandler(server.ProjectAPIHandler):
 
     def flash(self, options: Dict[str, Any]) -> None:
         """``west flash``; QEMU boards need none (open_transport starts QEMU)."""
-        settings = self._settings()
+        settings = self.settings()
         board = _BOARDS[settings["board"]]
         self._image()
         if "qemu" in board:
@@ -330,9 +307,8 @@ class ZephyrHandler(server.ProjectAPIHandler):
 
     def open_transport(self, options: Dict[str, Any]) -> server.TransportTimeouts:
         """QEMU boards: start QEMU on the image; other boards: open the serial port."""
-        settings = self._settings()
+        settings = self.settings()
         board = _BOARDS[settings["board"]]
-        self.close_transport()
         if "qemu" in board:
             import qemu_transport
 
@@ -348,28 +324,8 @@ class ZephyrHandler(server.ProjectAPIHandler):
             transport = serial_transport.SerialTransport(
                 options["port"], options.get("baud_rate") or 115200
             )
-        transport.open()
-        self._transport = transport
+        self.hold(transport)
         return kit.SESSION_TIMEOUTS
-
-    def close_transport(self) -> None:
-        """Stop QEMU or close the port; closing a closed transport does nothing."""
-        transport, self._transport = self._transport, None
-        if transport is not None:
-            transport.close()
-
-    def read_transport(self, n: int, timeout_sec: Optional[float]) -> bytes:
-        """Return 1 to ``n`` bytes from the board."""
-        return self._live().read(n, timeout_sec)
-
-    def write_transport(self, data: bytes, timeout_sec: Optional[float]) -> None:
-        """Send ``data`` to the board."""
-        self._live().write(data, timeout_sec)
-
-    def _live(self) -> Any:
-        if self._transport is None:
-            raise server.TransportClosedError("the transport is not open: call open_transport")
-        return self._transport
 
     @staticmethod
     def _image() -> pathlib.Path:
