@@ -10,7 +10,7 @@ APT_PACKAGES=(
   gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm
   gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc
   clang libclang-rt-14-dev
-  gcc-avr avr-libc binutils-avr arduino-core-avr simavr
+  gcc-avr avr-libc binutils-avr arduino-core-avr simavr libsimavr-dev
 )
 
 missing=()

@@ -9,10 +9,10 @@ import subprocess
 
 import numpy as np
 import pytest
-from host.host_testlib import archive, assert_matches, reference
+from host.host_testlib import archive, assert_matches, check_standalone, reference
 from library.library_testlib import write_reference_input
 
-from projectapi import project, server
+from projectapi import check, project, server
 
 from .arduino_testlib import TEMPLATE_DIR, require_avr_tools, template_modules
 
@@ -101,3 +101,23 @@ def test_host_driven_is_refused_on_avr(tmp_path) -> None:
             archive(NAME), tmp_path / "p", {"board": "mega2560", "project_type": "host_driven"}
         )
     assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.slow
+def test_standalone_sketch_on_simavr_matches_reference(tmp_path) -> None:
+    """The generated aot_standalone sketch, built for the ATmega2560, answers the standalone
+    link protocol over its UART (bridged to the transport by simavr_bridge)."""
+    require_avr_tools()
+    with (
+        project.TemplateProject("arduino") as template,
+        template.generate_project(
+            archive(NAME), tmp_path / "p", {"board": "mega2560"}
+        ) as generated,
+    ):
+        generated.build({"arduino_cli_cmd": "no-such-arduino-cli"})
+        result = check_standalone(generated, NAME, repeat=2)
+    # simavr's time is the emulated 16 MHz clock: the int8 dense layer takes milliseconds.
+    assert 1e-4 < result.fastest_seconds < 1.0
+    results = check.run_checks(tmp_path / "p")
+    assert [r for r in results if r.status == "fail"] == []
+    assert any(r.name == "transport round trip" and r.status == "pass" for r in results)

@@ -8,7 +8,7 @@ against the chip's flash and RAM.
 import pathlib
 import shutil
 import subprocess
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from microtvm_kit.errors import BuildFailedError, FirmwareTooBigError, ToolchainMissingError
 
@@ -24,6 +24,8 @@ CORE_SOURCES = (
     "new.cpp",
 )
 PACKAGES = "gcc-avr avr-libc binutils-avr arduino-core-avr"
+SIMAVR_INCLUDE_DIR = pathlib.Path("/usr/include/simavr")  # libsimavr-dev
+BRIDGE_NAME = "simavr_bridge"
 # ARDUINO as the Arduino IDE 1.8 defines it.
 ARDUINO_VERSION = 10807
 
@@ -131,3 +133,24 @@ def check_fits(use: Dict[str, int], flash_bytes: int, ram_bytes: int, board: str
     if use["flash_bytes"] > flash_bytes or use["ram_bytes"] > ram_bytes:
         raise FirmwareTooBigError("the firmware does not fit: " + report)
     return report
+
+
+def build_simavr_bridge(source: pathlib.Path, build_dir: pathlib.Path) -> Optional[pathlib.Path]:
+    """Compile the simavr UART bridge with the host compiler; None without libsimavr-dev."""
+    if not (SIMAVR_INCLUDE_DIR / "sim_avr.h").is_file() or shutil.which("cc") is None:
+        return None
+    bridge = build_dir / BRIDGE_NAME
+    _run(
+        [
+            "cc",
+            "-O2",
+            "-Wall",
+            "-I{}".format(SIMAVR_INCLUDE_DIR),
+            str(source),
+            "-o",
+            str(bridge),
+            "-lsimavr",
+        ],
+        "compiling the simavr bridge",
+    )
+    return bridge

@@ -14,8 +14,7 @@ import json
 import pathlib
 import shutil
 import subprocess
-import sys
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import avr_build
 import sketch_layout
@@ -25,6 +24,7 @@ from microtvm_kit import (
     generate,
     held_transport,
     library,
+    process_transport,
     serial_transport,
     server,
     staging,
@@ -38,6 +38,7 @@ _REPORT_NAME = "memory_report.json"
 _TEMPLATE_MODULES = (
     "avr_build.py",
     "boards.json",
+    "simavr_bridge.c",
     "sketch_layout.py",
 )
 _SERVE = {
@@ -93,7 +94,8 @@ _OPTIONS = [
         "port",
         type="str",
         optional=["flash", "open_transport"],
-        help="Serial port of the board, e.g. /dev/ttyACM0.",
+        help="Serial port of the board, e.g. /dev/ttyACM0 (AVR boards without a port run on "
+        "simavr, their UART bridged to the transport).",
     ),
     server.ProjectOption(
         "verbose",
@@ -270,7 +272,13 @@ class ArduinoHandler(held_transport.HeldTransport, kit.FirmwareTemplate):
         report = avr_build.check_fits(
             use, board["flash_bytes"], board["ram_bytes"], settings["board"]
         )
-        print("arduino: " + report, file=sys.stderr, flush=True)
+        self.log(report)
+        bridge = avr_build.build_simavr_bridge(_HERE / "simavr_bridge.c", _HERE / _BUILD_DIR)
+        self.log(
+            "simavr bridge built: open_transport without port runs the image on simavr"
+            if bridge
+            else "libsimavr-dev is not installed: open_transport needs port=..."
+        )
 
     def _arduino_cli_compile(self, cli: str, board: Dict[str, Any], verbose: bool) -> None:
         include = "-I{}".format(_HERE / _SKETCH / "src")
@@ -314,17 +322,32 @@ class ArduinoHandler(held_transport.HeldTransport, kit.FirmwareTemplate):
             raise server.BuildFailedError("arduino-cli upload failed (its output is above)")
 
     def open_transport(self, options: Dict[str, Any]) -> server.TransportTimeouts:
-        """Open the board's serial port at the sketch's baud rate."""
+        """Open the board's serial port; an AVR board without a port runs on simavr."""
         settings = self.settings()
-        if not options.get("port"):
+        board = _BOARDS[settings["board"]]
+        if options.get("port"):
+            baud = options.get("baud_rate") or settings["baud_rate"]
+            self.hold(serial_transport.SerialTransport(options["port"], baud))
+        elif "avr" in board:
+            self.hold(process_transport.ProcessTransport(self._simavr_command(board)))
+        else:
             raise server.UnsupportedOptionError(
                 "open_transport needs the board's serial port: port=..."
             )
-        transport = serial_transport.SerialTransport(
-            options["port"], options.get("baud_rate") or settings["baud_rate"]
-        )
-        self.hold(transport)
         return kit.SESSION_TIMEOUTS
+
+    @staticmethod
+    def _simavr_command(board: Dict[str, Any]) -> List[str]:
+        """The bridge running the built image on simavr, its UART on stdin/stdout."""
+        bridge = _HERE / _BUILD_DIR / avr_build.BRIDGE_NAME
+        image = _HERE / _BUILD_DIR / "firmware.elf"
+        if not image.is_file() or not bridge.is_file():
+            raise server.NotBuiltError(
+                "no image or no simavr bridge: run build (with libsimavr-dev installed), "
+                "or give port=... for a real board"
+            )
+        avr = board["avr"]
+        return [str(bridge), avr["mcu"], str(avr["f_cpu"]), str(image)]
 
 
 if __name__ == "__main__":
