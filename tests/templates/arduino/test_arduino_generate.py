@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 
 import pytest
 from host.host_testlib import archive
@@ -151,3 +153,33 @@ def test_library_name_and_board_go_into_library_properties(tmp_path) -> None:
     assert "name=digits\n" in properties and "architectures=avr\n" in properties
     assert "includes=digits.h\n" in properties
     assert "int32_t digits_run(" in (out / "src" / "digits.h").read_text()
+
+
+@pytest.mark.parametrize("project_type", ["aot_standalone", "host_driven"])
+def test_sketch_c_sources_compile_with_one_include_dir(tmp_path, project_type: str) -> None:
+    """Every C source of a Cortex-M sketch compiles with src/ as the only include directory
+    (what Arduino's builders give a sketch's and a library's sources); the C++ files need the
+    Arduino core and are left to arduino-cli."""
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.fail("arm-none-eabi-gcc is not installed: run scripts/install-deps.sh")
+    generate(tmp_path, "mnist_graph", board="due", project_type=project_type).close()
+    src = tmp_path / "p" / "project" / "src"
+    for source in sorted(src.rglob("*.c")):
+        subprocess.run(
+            [
+                "arm-none-eabi-gcc",
+                "-mcpu=cortex-m3",
+                "-mthumb",
+                "--specs=picolibc.specs",
+                "-std=gnu11",
+                "-Wall",
+                f"-I{src}",
+                "-c",
+                str(source),
+                "-o",
+                str(tmp_path / "x.o"),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )

@@ -62,9 +62,18 @@ def test_generated_glue_compiles_cleanly(models, name, project_type, tmp_path) -
         include.append("-I" + str(model.include_dir))
     for source in written:
         done = subprocess.run(
-            ["gcc", "-std=gnu99", "-fsyntax-only", "-Wall", "-Wextra", "-Werror", *include,
-             str(source)],
-            capture_output=True, text=True,
+            [
+                "gcc",
+                "-std=gnu99",
+                "-fsyntax-only",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                *include,
+                str(source),
+            ],
+            capture_output=True,
+            text=True,
         )
         assert done.returncode == 0, done.stderr
 
@@ -108,6 +117,8 @@ def test_relay_shapes_fall_back_to_flat_when_they_disagree(tmp_path: pathlib.Pat
 def test_c_interface_with_external_pools_is_refused(tmp_path) -> None:
     extract_archive(archive("mnist_aot_c"), tmp_path / "m")
     header = tmp_path / "m" / "codegen" / "host" / "include" / "tvmgen_default.h"
-    header.write_text(header.read_text() + "\nstruct tvmgen_default_workspace_pools {\n void* p;\n};\n")
+    header.write_text(
+        header.read_text() + "\nstruct tvmgen_default_workspace_pools {\n void* p;\n};\n"
+    )
     with pytest.raises(model_glue.ModelGlueError, match="external workspace"):
         model_glue.read_model(tmp_path / "m")

@@ -16,8 +16,10 @@ from projectapi.project import TEMPLATES_DIR, GeneratedProject, TemplateProject
 TEMPLATE_DIR = TEMPLATES_DIR / "qemu"
 BOARDS = json.loads((TEMPLATE_DIR / "boards.json").read_text())
 BOARD_NAMES = sorted(BOARDS)
-_TOOLS = {"arm": ("arm-none-eabi-gcc", "qemu-system-arm"),
-          "riscv": ("riscv64-unknown-elf-gcc", "qemu-system-riscv32")}
+_TOOLS = {
+    "arm": ("arm-none-eabi-gcc", "qemu-system-arm"),
+    "riscv": ("riscv64-unknown-elf-gcc", "qemu-system-riscv32"),
+}
 
 
 def template_modules():
@@ -59,8 +61,11 @@ def qemu_pids(marker: str | os.PathLike[str]) -> list[int]:
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if state != "Z" and argv and b"qemu-system" in argv[0] and any(
-            str(marker).encode() in arg for arg in argv
+        if (
+            state != "Z"
+            and argv
+            and b"qemu-system" in argv[0]
+            and any(str(marker).encode() in arg for arg in argv)
         ):
             pids.append(int(entry.name))
     return pids

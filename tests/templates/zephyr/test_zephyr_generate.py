@@ -69,12 +69,16 @@ def test_application_configures_for_each_project_type(tmp_path, project_type, lo
     assert (app / "qemu_transport.py").is_file()
 
 
-def test_sources_compile_for_cortex_m3(tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("name", "project_type"),
+    [("qnn_dense_int8_aot_c", "aot_standalone"), ("mnist_graph", "host_driven")],
+)
+def test_sources_compile_for_cortex_m3(tmp_path, name: str, project_type: str) -> None:
     """Everything but main.c (which needs Zephyr's headers) compiles with the include dirs the
     application declares: the generated tree is complete."""
     if shutil.which("arm-none-eabi-gcc") is None:
         pytest.fail("arm-none-eabi-gcc is not installed: run scripts/install-deps.sh")
-    app = generate(tmp_path, "qnn_dense_int8_aot_c", board="qemu_cortex_m3")
+    app = generate(tmp_path, name, board="qemu_cortex_m3", project_type=project_type)
     report = dry_configure(app, "qemu_cortex_m3", tmp_path / "build")
     flags = [
         "-mcpu=cortex-m3",
