@@ -11,6 +11,7 @@ APT_PACKAGES=(
   gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc
   clang libclang-rt-14-dev
   openocd
+  gcc-avr avr-libc binutils-avr arduino-core-avr simavr libsimavr-dev
 )
 
 missing=()

@@ -16,7 +16,7 @@ import sys
 from . import request_checks
 from .client_watch import ClientWatch
 from .errors import ErrorCode, HandlerResultError, JSONRPCError, ServerError
-from .handler import ProjectAPIHandler
+from .handler import ProjectAPIHandler, generates
 from .json_lines import dumps_compact, encode_compact, loads_line_with_data
 from .wire_codecs import DECODERS, ENCODERS
 
@@ -112,9 +112,14 @@ class ProjectAPIServer:
             "read_transport": self._read_transport,
             "write_transport": self._write_transport,
         }
+        self._generates = generates(handler)
+        if "library" in self._generates:
+            self._methods["generate_library"] = handler.generate_library
 
     def _server_info_query(self, tvm_version: str) -> dict:
-        return request_checks.server_info_result(self._handler.server_info_query(tvm_version))
+        return request_checks.server_info_result(
+            self._handler.server_info_query(tvm_version), self._generates
+        )
 
     def _open_transport(self, options: dict) -> dict:
         return request_checks.open_transport_result(self._handler.open_transport(options))

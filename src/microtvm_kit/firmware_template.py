@@ -26,6 +26,7 @@ from microtvm_kit import (
 )
 
 GENERATE = ["generate_project"]
+GENERATE_BOTH = ["generate_project", "generate_library"]  # options a library uses as well
 PROJECT_TYPES = ("aot_standalone", "host_driven")
 MIN_WORKSPACE_BYTES = 1024
 MLF_NAME = "model.tar"
@@ -65,25 +66,25 @@ _SHARED_OPTIONS = {
     ),
     "workspace_size_bytes": dict(
         type="int",
-        optional=GENERATE,
+        optional=GENERATE_BOTH,
         help="Bytes of memory the runtime platform may allocate.",
     ),
     "compile_definitions": dict(
         type="str",
         default="",
-        optional=GENERATE,
+        optional=GENERATE_BOTH,
         help="Extra preprocessor definitions, e.g. '-DFOO=1 -DBAR'.",
     ),
     "extra_files_tar": dict(
         type="str",
         default="",
-        optional=GENERATE,
+        optional=GENERATE_BOTH,
         help="A tar archive whose files are added to the project.",
     ),
     "warning_as_error": dict(
         type="bool",
         default=False,
-        optional=GENERATE,
+        optional=GENERATE_BOTH,
         help="Build with -Werror (known diagnostics of generated code excepted).",
     ),
 }
@@ -308,7 +309,7 @@ class FirmwareTemplate(server.ProjectAPIHandler):
             crt_definitions.insert(0, workspace)
         else:
             definitions.append(workspace)
-        lines = _config_cmake(self.PLATFORM, sources, glue_sources, model, runtime, stage)
+        lines = config_cmake_sources(self.PLATFORM, sources, glue_sources, model, runtime, stage)
         lines += [
             cmake_set("PROJECTAPI_CRT_DEFINITIONS", crt_definitions),
             cmake_set("PROJECTAPI_DEFINITIONS", definitions),
@@ -331,7 +332,7 @@ class FirmwareTemplate(server.ProjectAPIHandler):
         print("{}: {}".format(self.PLATFORM, message), file=sys.stderr, flush=True)
 
 
-def _config_cmake(
+def config_cmake_sources(
     platform: str,
     sources: List[str],
     glue_sources: List[str],

@@ -48,6 +48,20 @@ class ProjectAPIHandler(abc.ABC):
     ) -> None:
         """Create a project in ``project_dir`` from the MLF archive and the runtime sources."""
 
+    def generate_library(
+        self,
+        model_library_format_path: str,
+        standalone_crt_dir: str,
+        library_dir: str,
+        options: dict,
+    ) -> None:
+        """Create a library in ``library_dir``: the model, the runtime, one header, build glue.
+
+        Optional: only a template that overrides it serves the method and reports ``library``
+        in server_info's ``generates`` (see ``generates``).
+        """
+        raise NotImplementedError("this template does not generate libraries")
+
     @abc.abstractmethod
     def build(self, options: dict) -> None:
         """Build the generated project."""
@@ -71,3 +85,12 @@ class ProjectAPIHandler(abc.ABC):
     @abc.abstractmethod
     def write_transport(self, data: bytes, timeout_sec: float | None) -> None:
         """Write all of ``data``; raise IoTimeoutError or TransportClosedError."""
+
+
+def generates(handler: ProjectAPIHandler) -> list:
+    """What ``handler`` can generate: ``project`` always, ``library`` when it implements
+    generate_library (server_info_query reports it as ``generates``)."""
+    kinds = ["project"]
+    if type(handler).generate_library is not ProjectAPIHandler.generate_library:
+        kinds.append("library")
+    return kinds

@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 
 # Methods an option may list in ProjectOption.required / ProjectOption.optional.
-OPTION_METHODS = ("generate_project", "build", "flash", "open_transport")
+OPTION_METHODS = ("generate_project", "generate_library", "build", "flash", "open_transport")
 
 # Option value types a template may declare (the ones TVM's templates use).
 OPTION_TYPES = ("bool", "int", "str")

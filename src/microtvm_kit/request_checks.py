@@ -33,6 +33,15 @@ _PARAM_SPECS = {
         },
         {},
     ),
+    "generate_library": (
+        {
+            "model_library_format_path": _STRING,
+            "standalone_crt_dir": _STRING,
+            "library_dir": _STRING,
+            "options": _OBJECT,
+        },
+        {},
+    ),
     "build": ({"options": _OBJECT}, {}),
     "flash": ({"options": _OBJECT}, {}),
     "open_transport": ({"options": _OBJECT}, {}),
@@ -84,8 +93,12 @@ def check_params(method: str, params: object) -> dict:
     return params
 
 
-def server_info_result(info: object) -> dict:
-    """The server_info_query reply for the handler's ServerInfo."""
+def server_info_result(info: object, generates: list) -> dict:
+    """The server_info_query reply for the handler's ServerInfo and what the server generates.
+
+    ``generates`` (a list of ``project``/``library``) is a key TVM's client does not read; it
+    returns the reply as a dict and looks up only the keys it knows.
+    """
     if not isinstance(info, ServerInfo):
         raise HandlerResultError(
             "server_info_query returned %s; it must return server.ServerInfo" % type(info).__name__
@@ -101,6 +114,7 @@ def server_info_result(info: object) -> dict:
     result["project_options"] = [o._asdict() for o in options]
     result["protocol_version"] = PROTOCOL_VERSION
     result["transport_encodings"] = list(TRANSPORT_ENCODINGS)
+    result["generates"] = list(generates)
     return result
 
 

@@ -271,6 +271,7 @@ class _Run:
             ("notification gets no reply", self._notification),
             ("missing or unexpected params get INVALID_PARAMS", self._missing_params),
             ("mistyped params get INVALID_PARAMS", self._mistyped_params),
+            ("generate_library is served as server_info says", self._library_method),
             ("open_transport returns session timeouts", self._open_transport),
             ("transport round trip", self._round_trip),
             ("idle read times out with IoTimeoutError", self._idle_read),
@@ -317,6 +318,13 @@ class _Run:
             problems.append("is_template is not a bool")
         if not isinstance(info.get("project_options"), list):
             problems.append("project_options is not a list")
+        generates = info.get("generates", ["project"])
+        if (
+            not isinstance(generates, list)
+            or not generates
+            or any(kind not in _GENERATED_KINDS for kind in generates)
+        ):
+            problems.append(f"generates is {generates!r}, not a list from {list(_GENERATED_KINDS)}")
         mlf = info.get("model_library_format_path")
         if info.get("is_template") is False:
             if not isinstance(mlf, str) or not (self._project_dir / mlf).is_file():
@@ -328,7 +336,8 @@ class _Run:
         if problems:
             raise _Failed("; ".join(problems))
         kind = "template" if info["is_template"] else "generated project"
-        return f"platform {info['platform_name']!r}, {kind}"
+        made = " and ".join({"project": "projects", "library": "libraries"}[k] for k in generates)
+        return f"platform {info['platform_name']!r}, {kind}, generates {made}"
 
     def _option_declarations(self) -> str:
         declared = self._info.get("project_options")
@@ -411,9 +420,33 @@ class _Run:
         return f"{len(cases)} requests refused; still serving"
 
     def _missing_params(self) -> str:
-        cases = [(method, {}) for method in _METHODS_WITH_PARAMS]
+        methods = list(_METHODS_WITH_PARAMS)
+        if "library" in self._generates():
+            methods.append("generate_library")
+        cases = [(method, {}) for method in methods]
         cases.append(("close_transport", {"unexpected": 1}))
         return self._expect_invalid_params(cases)
+
+    def _generates(self) -> list[str]:
+        """What the server says it generates (a server that does not say: projects only)."""
+        generates = self._info.get("generates", ["project"])
+        return generates if isinstance(generates, list) else []
+
+    def _library_method(self) -> str:
+        if "library" in self._generates():
+            detail = self._expect_invalid_params(
+                [
+                    ("generate_library", {"model_library_format_path": 1}),
+                    ("generate_library", {"project_dir": "x", "options": {}}),
+                ]
+            )
+            return f"generate_library served; {detail}"
+        reply = self._wire.call("generate_library", {})
+        _expect_error(
+            reply, [ErrorCode.METHOD_NOT_FOUND], "generate_library on a projects-only server"
+        )
+        self._ping()
+        return "not offered, and generate_library gets METHOD_NOT_FOUND"
 
     def _mistyped_params(self) -> str:
         return self._expect_invalid_params(
@@ -550,10 +583,12 @@ class _Run:
 
 _METHODS_WITH_PARAMS = (
     "server_info_query",
-    *OPTION_METHODS,
+    *(method for method in OPTION_METHODS if method != "generate_library"),
     "read_transport",
     "write_transport",
 )
+# What server_info's optional ``generates`` may list.
+_GENERATED_KINDS = ("project", "library")
 
 
 def _is_seconds(value: Any) -> bool:

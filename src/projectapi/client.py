@@ -37,6 +37,7 @@ _MAX_POLL_MS = 3_600_000.0
 DEFAULT_REPLY_TIMEOUTS = {
     "server_info_query": 10.0,
     "generate_project": 600.0,
+    "generate_library": 1200.0,
     "build": 3600.0,
     "flash": 600.0,
     "open_transport": 120.0,
@@ -348,6 +349,24 @@ class ProjectAPIClient:
                 "model_library_format_path": model_library_format_path,
                 "standalone_crt_dir": standalone_crt_dir,
                 "project_dir": project_dir,
+                "options": options,
+            },
+        )
+
+    def generate_library(
+        self,
+        model_library_format_path: str,
+        standalone_crt_dir: str,
+        library_dir: str,
+        options: dict,
+    ) -> Any:
+        """Generate a library (model, runtime, header, build glue) into ``library_dir``."""
+        return self._call(
+            "generate_library",
+            {
+                "model_library_format_path": model_library_format_path,
+                "standalone_crt_dir": standalone_crt_dir,
+                "library_dir": library_dir,
                 "options": options,
             },
         )

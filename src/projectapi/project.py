@@ -280,6 +280,16 @@ def _server_info(raw: Any) -> _server.ServerInfo:
         ) from None
 
 
+def _generates(raw: dict) -> tuple[str, ...]:
+    """What a server generates (``project``, ``library``); a server that does not say: projects."""
+    generates = raw.get("generates", ["project"])
+    if not isinstance(generates, list) or not all(isinstance(k, str) for k in generates):
+        raise _client.ProtocolError(
+            f"the server_info_query reply's 'generates' is {generates!r}, not a list of names"
+        )
+    return tuple(generates)
+
+
 class _Connection:
     """A launched Project API server for one directory, with its description."""
 
@@ -292,7 +302,9 @@ class _Connection:
             project_dir, debug=debug, reply_timeout=reply_timeout
         )
         try:
-            self.info = _server_info(self.api.server_info_query(TVM_VERSION))
+            raw = self.api.server_info_query(TVM_VERSION)
+            self.info = _server_info(raw)
+            self.generates = _generates(raw)
         except BaseException:
             self.api.close()
             raise
@@ -347,6 +359,11 @@ class _Project:
         return self._conn.info
 
     @property
+    def generates(self) -> tuple[str, ...]:
+        """What the server generates: ``project`` and, where it offers one, ``library``."""
+        return self._conn.generates
+
+    @property
     def options(self) -> list[_server.ProjectOption]:
         """The options the server declares."""
         return list(self._conn.info.project_options)
@@ -398,16 +415,25 @@ class TemplateProject(_Project):
         built-in templates, in TVM's standalone layout for any other template (what TVM hands
         every template, and what templates written for TVM expect).
         """
-        mlf = _absolute(mlf_path)
-        if not mlf.is_file():
-            raise ProjectPathError(f"model library format archive {mlf} is not a file")
-        validate_archive(mlf)  # before any template sees it: even a copying one refuses bad ones
-        target = _absolute(project_dir)
-        if target.exists() or target.is_symlink():
-            raise ProjectPathError(
-                f"project directory {target} already exists; choose a new path or remove it"
-            )
+        mlf, target = _generate_paths(mlf_path, project_dir, "project")
         options = self._options_for("generate_project", options)
+        with self._generating(target, standalone_crt_dir) as crt:
+            self._conn.api.generate_project(
+                model_library_format_path=str(mlf),
+                standalone_crt_dir=str(crt),
+                project_dir=str(target),
+                options=options,
+            )
+            return GeneratedProject(
+                target, debug=self._conn.debug, reply_timeout=self._conn.reply_timeout
+            )
+
+    @contextlib.contextmanager
+    def _generating(
+        self, target: pathlib.Path, standalone_crt_dir: str | os.PathLike[str] | None
+    ) -> Iterator[pathlib.Path]:
+        """The runtime to hand the server while it generates ``target``; interrupted (Ctrl-C,
+        SIGTERM), the server is stopped and ``target`` removed, so nothing is left."""
         with contextlib.ExitStack() as stack:
             if standalone_crt_dir is not None:
                 crt = _absolute(standalone_crt_dir)
@@ -416,21 +442,60 @@ class TemplateProject(_Project):
             if not crt.is_dir():
                 raise ProjectPathError(f"standalone CRT directory {crt} is not a directory")
             try:
-                self._conn.api.generate_project(
-                    model_library_format_path=str(mlf),
-                    standalone_crt_dir=str(crt),
-                    project_dir=str(target),
-                    options=options,
-                )
-                return GeneratedProject(
-                    target, debug=self._conn.debug, reply_timeout=self._conn.reply_timeout
-                )
+                yield crt
             except (KeyboardInterrupt, SystemExit):
-                # Interrupted: leave nothing. Stop the server first (it may be writing), then
-                # remove what it made; the directory did not exist before this call.
+                # Stop the server first (it may be writing), then remove what it made; the
+                # directory did not exist before the call.
                 self.close()
                 shutil.rmtree(target, ignore_errors=True)
                 raise
+
+    def generate_library(
+        self,
+        mlf_path: str | os.PathLike[str],
+        library_dir: str | os.PathLike[str],
+        options: Mapping[str, Any] | None = None,
+        standalone_crt_dir: str | os.PathLike[str] | None = None,
+    ) -> pathlib.Path:
+        """Generate a library for a Model Library Format archive; return its directory.
+
+        Refused (ProjectKindError) when the template's server generates projects only.
+        """
+        if "library" not in self.generates:
+            raise ProjectKindError(
+                f"template {self.project_dir} generates {', '.join(self.generates)} only, "
+                "not libraries; choose a template whose 'projectapi info' lists library"
+            )
+        mlf, target = _generate_paths(mlf_path, library_dir, "library")
+        options = self._options_for("generate_library", options)
+        with self._generating(target, standalone_crt_dir) as crt:
+            self._conn.api.generate_library(
+                model_library_format_path=str(mlf),
+                standalone_crt_dir=str(crt),
+                library_dir=str(target),
+                options=options,
+            )
+        return target
+
+
+def _generate_paths(
+    mlf_path: str | os.PathLike[str], out_dir: str | os.PathLike[str], kind: str
+) -> tuple[pathlib.Path, pathlib.Path]:
+    """(archive, new ``kind`` directory) as absolute paths, checked before generating.
+
+    The archive is validated here, before any template sees it: even a copying one refuses a
+    bad archive.
+    """
+    mlf = _absolute(mlf_path)
+    if not mlf.is_file():
+        raise ProjectPathError(f"model library format archive {mlf} is not a file")
+    validate_archive(mlf)
+    target = _absolute(out_dir)
+    if target.exists() or target.is_symlink():
+        raise ProjectPathError(
+            f"{kind} directory {target} already exists; choose a new path or remove it"
+        )
+    return mlf, target
 
 
 @contextlib.contextmanager

@@ -75,7 +75,7 @@ def test_create_build_flash_and_check(tmp_path, mlf, capfd) -> None:
 
     status, out, _ = _run(capfd, "check", target)
     assert status == 0
-    assert "transport round trip" in out and "17 passed, 0 failed, 0 skipped" in out
+    assert "transport round trip" in out and "18 passed, 0 failed, 0 skipped" in out
 
     status, out, _ = _run(capfd, "info", target, "--json")
     assert _result(out)["model_library_format_path"] == str(target / "model.tar")
@@ -152,7 +152,7 @@ def test_check_stops_a_server_that_never_answers(tmp_path, capfd, monkeypatch) -
     assert status == 1
     # The failure that stops the run is printed once; the later rows only point at it.
     assert out.count("sent no reply within 0.5 s") == 1
-    assert "3 passed, 1 failed, 0 skipped, 13 not run" in out
+    assert "3 passed, 1 failed, 0 skipped, 14 not run" in out
 
 
 def test_console_script(tmp_path) -> None:

@@ -66,9 +66,29 @@ static void put_u32(uint8_t* out, uint32_t value) {
   for (int i = 0; i < 4; ++i) out[i] = (uint8_t)(value >> (8 * i));
 }
 
-static void put_f64(uint8_t* out, double value) {
+/* value as IEEE-754 binary64 bits, also where double is binary32 (avr-gcc): widened exactly
+ * (a subnormal float, far below any time measured here, becomes 0). */
+static uint64_t f64_bits(double value) {
   uint64_t bits;
+#if defined(__SIZEOF_DOUBLE__) && __SIZEOF_DOUBLE__ == 4
+  uint32_t narrow;
+  uint32_t exponent;
+  memcpy(&narrow, &value, sizeof(narrow));
+  exponent = (narrow >> 23) & 0xFFu;
+  bits = (uint64_t)(narrow >> 31) << 63;
+  if (exponent == 0xFFu) {
+    bits |= (0x7FFull << 52) | ((uint64_t)(narrow & 0x7FFFFFu) << 29);
+  } else if (exponent != 0) {
+    bits |= ((uint64_t)(exponent - 127u + 1023u) << 52) | ((uint64_t)(narrow & 0x7FFFFFu) << 29);
+  }
+#else
   memcpy(&bits, &value, sizeof(bits));
+#endif
+  return bits;
+}
+
+static void put_f64(uint8_t* out, double value) {
+  uint64_t bits = f64_bits(value);
   for (int i = 0; i < 8; ++i) out[i] = (uint8_t)(bits >> (8 * i));
 }
 

@@ -1,4 +1,4 @@
-"""Project subcommands: info, create, build, flash and check.
+"""Project subcommands: info, create, library, build, flash and check.
 
 Every command takes ``--json`` (the envelope of ``cli.output`` on stdout instead of text).
 Option values come as ``-o KEY=VALUE``, one pair per ``-o``, typed by the option's declared
@@ -55,6 +55,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_options(create, "generate_project options")
     _add_json(create, debug=True)
     create.set_defaults(func=_create)
+
+    library = add_command(
+        subparsers,
+        "library",
+        "generate a library (model, runtime, header, build glue) from a template",
+        "projectapi library model.tar lib --template host -o library_name=mnist",
+    )
+    library.add_argument("mlf", metavar="MLF", help="Model Library Format archive (.tar)")
+    library.add_argument("library_dir", metavar="OUT_DIR", help="new directory to create")
+    library.add_argument(
+        "-t", "--template", required=True, metavar="NAME_OR_DIR", help=_PROJECT_HELP
+    )
+    _add_options(library, "generate_library options")
+    _add_json(library, debug=True)
+    library.set_defaults(func=_library)
 
     for method, summary in (
         ("build", "build a generated project (incremental) and report its memory use"),
@@ -165,6 +180,7 @@ def _info(args: argparse.Namespace) -> int:
             "project_dir": str(opened.project_dir),
             "platform_name": info.platform_name,
             "is_template": info.is_template,
+            "generates": list(opened.generates),
             "model_library_format_path": info.model_library_format_path,
             "project_options": options,
         }
@@ -172,6 +188,7 @@ def _info(args: argparse.Namespace) -> int:
         f"project:  {data['project_dir']}",
         f"platform: {output.escape_controls(info.platform_name)}",
         f"kind:     {'template' if info.is_template else 'generated project'}",
+        f"makes:    {', '.join(data['generates'])}",
     ]
     if info.model_library_format_path:
         lines.append(f"model:    {info.model_library_format_path}")
@@ -204,6 +221,25 @@ def _create(args: argparse.Namespace) -> int:
         data,
         f"created {data['project_dir']} from {data['template']} "
         f"(platform {output.escape_controls(data['platform_name'])})",
+    )
+    return 0
+
+
+def _library(args: argparse.Namespace) -> int:
+    """``library``: generate a library from a template (its generate_library)."""
+    with project.TemplateProject(args.template, debug=args.debug) as template:
+        options = _typed_options(args, template.options, "generate_library")
+        library_dir = template.generate_library(args.mlf, args.library_dir, options)
+        data = {
+            "library_dir": str(library_dir),
+            "template": str(template.project_dir),
+            "platform_name": template.info.platform_name,
+        }
+    output.emit(
+        args,
+        data,
+        f"generated library {data['library_dir']} from {data['template']} "
+        f"(platform {data['platform_name']})",
     )
     return 0
 

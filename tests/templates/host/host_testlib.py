@@ -10,7 +10,12 @@ from support.data import MLF_DIR, data_path
 from projectapi import mlf, run
 from projectapi.tensors import TensorLayout, model_layouts
 
-AOT_ARCHIVES = ("mnist_aot_c", "mnist_aot_packed", "mnist_aot_packed_syslib", "qnn_dense_int8_aot_c")
+AOT_ARCHIVES = (
+    "mnist_aot_c",
+    "mnist_aot_packed",
+    "mnist_aot_packed_syslib",
+    "qnn_dense_int8_aot_c",
+)
 # Graph-executor archives: parameters linked into the code, and in parameters/default.params.
 GRAPH_ARCHIVES = ("mnist_graph", "mnist_graph_params")
 

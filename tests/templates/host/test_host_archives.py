@@ -27,9 +27,7 @@ from .host_testlib import (
 def test_archive_builds_warning_free_and_matches_reference(name: str, tmp_path) -> None:
     project_dir = tmp_path / "project"
     with TemplateProject("host") as template:
-        project = template.generate_project(
-            archive(name), project_dir, {"warning_as_error": True}
-        )
+        project = template.generate_project(archive(name), project_dir, {"warning_as_error": True})
     x, want = reference(name)
     with project:
         project.build()  # -Werror: any diagnostic outside the known generated ones fails
@@ -37,7 +35,9 @@ def test_archive_builds_warning_free_and_matches_reference(name: str, tmp_path) 
         stamp = program.stat().st_mtime_ns
         dry_run = subprocess.run(
             ["ninja", "-C", str(project_dir / "build"), "-n"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         assert "no work to do" in dry_run.stdout
         project.build()
@@ -50,7 +50,9 @@ def test_archive_builds_warning_free_and_matches_reference(name: str, tmp_path) 
     np.save(x_file, x)
     done = subprocess.run(
         [str(program), "--input", str(x_file), "--output", str(out_file), "--repeat", "5"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     assert "runs: 5" in done.stdout

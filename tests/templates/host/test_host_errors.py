@@ -87,7 +87,9 @@ def test_standalone_program_rejects_a_wrong_input_file(tmp_path) -> None:
     for bad_file, expected in ((wrong, "dtype |i1"), (short, "exactly 64 data bytes")):
         done = subprocess.run(
             [str(target / "build" / "main"), "--input", str(bad_file)],
-            capture_output=True, text=True, timeout=30,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
         assert done.returncode != 0
         assert expected in done.stderr

@@ -31,10 +31,21 @@ def test_generate_is_fast_and_complete(template, tmp_path) -> None:
     elapsed = time.perf_counter() - start
     assert elapsed < 2.0  # target 0.5 s; the bound leaves room for a loaded machine
     project = tmp_path / "p"
-    for path in ("microtvm_api_server.py", "microtvm_kit/server.py", "microtvm_kit/safe_tar.py", "model.tar",
-                 "model/metadata.json", "runtime/include/dlpack/dlpack.h",
-                 "crt_config/crt_config.h", "c/model_glue.h", "glue/model_glue.c",
-                 "CMakeLists.txt", "config.cmake", "c/standalone_loop.c", "c/firmware.cmake"):
+    for path in (
+        "microtvm_api_server.py",
+        "microtvm_kit/server.py",
+        "microtvm_kit/safe_tar.py",
+        "model.tar",
+        "model/metadata.json",
+        "runtime/include/dlpack/dlpack.h",
+        "crt_config/crt_config.h",
+        "c/model_glue.h",
+        "glue/model_glue.c",
+        "CMakeLists.txt",
+        "config.cmake",
+        "c/standalone_loop.c",
+        "c/firmware.cmake",
+    ):
         assert (project / path).is_file(), path
     # The standalone program calls the model directly: no registry is written or linked.
     assert not (project / "glue" / "model_registry.c").exists()
@@ -107,8 +118,16 @@ def test_runtime_in_tvm_layout_without_platform_builds_and_runs(template, tmp_pa
     x, want = reference("qnn_dense_int8_aot_c")
     np.save(tmp_path / "x.npy", x)
     done = subprocess.run(
-        [str(target / "build" / "main"), "--input", str(tmp_path / "x.npy"), "--output",
-         str(tmp_path / "y.npy")], capture_output=True, text=True, timeout=30,
+        [
+            str(target / "build" / "main"),
+            "--input",
+            str(tmp_path / "x.npy"),
+            "--output",
+            str(tmp_path / "y.npy"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert done.returncode == 0, done.stderr
     assert_matches(np.load(tmp_path / "y.npy"), want)

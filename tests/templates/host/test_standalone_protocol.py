@@ -37,7 +37,11 @@ def test_reply_after_noise_in_pieces() -> None:
         assert parser.needed() >= 1
         result = parser.feed(data[i : i + 1])
     assert result.repeat == 4
-    assert (result.total_seconds, result.fastest_seconds, result.mean_seconds) == (0.5, 0.125, 0.125)
+    assert (result.total_seconds, result.fastest_seconds, result.mean_seconds) == (
+        0.5,
+        0.125,
+        0.125,
+    )
     np.testing.assert_array_equal(result.outputs["y"], [[1.5, -2.0]])
 
 
@@ -97,7 +101,10 @@ class _Failing:
 
 @pytest.mark.parametrize(
     ("error", "message"),
-    [(server.TransportClosedError(), "closed its transport"), (server.IoTimeoutError(), "no reply")],
+    [
+        (server.TransportClosedError(), "closed its transport"),
+        (server.IoTimeoutError(), "no reply"),
+    ],
 )
 def test_runner_turns_transport_failures_into_clear_errors(error, message) -> None:
     runner = standalone.StandaloneRunner(_Failing(error), [], OUT, timeout_sec=1.0)

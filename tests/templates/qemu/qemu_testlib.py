@@ -20,8 +20,10 @@ BOARD_NAMES = sorted(BOARDS)
 # test_qemu_serial_boards.py; the others over the socket path.
 SERIAL_BOARDS = ("microbit", "netduinoplus2")
 SOCKET_BOARDS = [name for name in BOARD_NAMES if name not in SERIAL_BOARDS]
-_TOOLS = {"arm": ("arm-none-eabi-gcc", "qemu-system-arm"),
-          "riscv": ("riscv64-unknown-elf-gcc", "qemu-system-riscv32")}
+_TOOLS = {
+    "arm": ("arm-none-eabi-gcc", "qemu-system-arm"),
+    "riscv": ("riscv64-unknown-elf-gcc", "qemu-system-riscv32"),
+}
 
 
 def template_modules():
@@ -63,8 +65,11 @@ def qemu_pids(marker: str | os.PathLike[str]) -> list[int]:
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if state != "Z" and argv and b"qemu-system" in argv[0] and any(
-            str(marker).encode() in arg for arg in argv
+        if (
+            state != "Z"
+            and argv
+            and b"qemu-system" in argv[0]
+            and any(str(marker).encode() in arg for arg in argv)
         ):
             pids.append(int(entry.name))
     return pids

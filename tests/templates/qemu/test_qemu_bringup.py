@@ -21,11 +21,28 @@ def build_echo(board, out_dir: pathlib.Path) -> pathlib.Path:
     script.write_text(board.linker_script((FIRMWARE_DIR / "link.ld.in").read_text(), 4096))
     image = out_dir / "echo.elf"
     subprocess.run(
-        [board.toolchain_prefix + "gcc", *board.compile_flags(), "-O2", "-std=c99", "-Wall",
-         "-Wextra", "-Werror", *("-D" + d for d in board.definitions()), "-I", str(FIRMWARE_DIR),
-         *(str(FIRMWARE_DIR / s) for s in board.sources), str(ECHO_SOURCE),
-         *board.link_flags(), "-T", str(script), "-o", str(image)],
-        check=True, capture_output=True, text=True,
+        [
+            board.toolchain_prefix + "gcc",
+            *board.compile_flags(),
+            "-O2",
+            "-std=c99",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            *("-D" + d for d in board.definitions()),
+            "-I",
+            str(FIRMWARE_DIR),
+            *(str(FIRMWARE_DIR / s) for s in board.sources),
+            str(ECHO_SOURCE),
+            *board.link_flags(),
+            "-T",
+            str(script),
+            "-o",
+            str(image),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return image
 

@@ -90,7 +90,9 @@ def run_host_driven(project: GeneratedProject) -> None:
         assert_matches(executor.get_output(0), want)
 
 
-def run_standalone(project: GeneratedProject, transport=None, **options) -> standalone.StandaloneResult:
+def run_standalone(
+    project: GeneratedProject, transport=None, **options
+) -> standalone.StandaloneResult:
     ins, outs = layouts(QNN)
     x, want = reference(QNN)
     with transport or project.transport(options) as link:
@@ -207,8 +209,9 @@ def test_model_too_big_is_refused_at_build(tmp_path: pathlib.Path) -> None:
     with pytest.raises(ProjectAPIError, match=r"flash overflows by \d+ bytes"):
         generate(too_big_archive(tmp_path), project_dir, "mps2-an386", "aot_standalone")
     assert not (project_dir / "build" / "firmware.elf").exists()
-    with GeneratedProject(project_dir) as project, pytest.raises(
-        ProjectAPIError, match="not built"
+    with (
+        GeneratedProject(project_dir) as project,
+        pytest.raises(ProjectAPIError, match="not built"),
     ):
         project.transport().open()
 
@@ -216,8 +219,13 @@ def test_model_too_big_is_refused_at_build(tmp_path: pathlib.Path) -> None:
 @pytest.mark.slow
 def test_workspace_too_big_is_refused_at_build(tmp_path: pathlib.Path) -> None:
     with pytest.raises(ProjectAPIError, match=r"RAM overflows by \d+ bytes.*workspace pool"):
-        generate(archive(QNN), tmp_path / "p", "mps2-an385", "aot_standalone",
-                 workspace_size_bytes=256 * 1024)
+        generate(
+            archive(QNN),
+            tmp_path / "p",
+            "mps2-an385",
+            "aot_standalone",
+            workspace_size_bytes=256 * 1024,
+        )
 
 
 def test_unknown_board_is_refused_before_generating(tmp_path: pathlib.Path) -> None:
@@ -228,14 +236,14 @@ def test_unknown_board_is_refused_before_generating(tmp_path: pathlib.Path) -> N
     assert not (tmp_path / "p").exists()
 
 
-
 @pytest.mark.slow
 def test_gdbserver_holds_the_cpu_until_continued(standalone_dir: pathlib.Path) -> None:
     port = free_tcp_port()
     x, want = reference(QNN)
-    with GeneratedProject(standalone_dir) as project, project.transport(
-        {"gdbserver_port": port}
-    ) as link:
+    with (
+        GeneratedProject(standalone_dir) as project,
+        project.transport({"gdbserver_port": port}) as link,
+    ):
         link.write(standalone.encode_request([x.tobytes()], 1), 5.0)
         with pytest.raises(IoTimeoutError):
             link.read(1, 0.5)  # halted: the firmware has not started

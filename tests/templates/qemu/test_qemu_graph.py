@@ -36,8 +36,10 @@ def test_graph_standalone_matches_reference(name: str, tmp_path) -> None:
 def test_graph_host_driven_on_device_and_walked_on_host(name: str, tmp_path) -> None:
     project_dir = tmp_path / "project"
     x, want = reference(name)
-    with generate(archive(name), project_dir, BOARD, "host_driven") as project, \
-            projectapi.Session(project.transport()) as session:
+    with (
+        generate(archive(name), project_dir, BOARD, "host_driven") as project,
+        projectapi.Session(project.transport()) as session,
+    ):
         for where in ("device", "host"):
             with contextlib.closing(graph_runner(session, name, where)) as runner:
                 runner.set_inputs({"Input3": x})

@@ -53,9 +53,12 @@ def report(**sizes) -> firmware_report.MemoryReport:
     values = {"text": 1000, "data": 100, "bss": 2000, "stack": 500}
     values.update(sizes)
     return firmware_report.MemoryReport(
-        board="b", flash_limit=4096, ram_limit=4096,
+        board="b",
+        flash_limit=4096,
+        ram_limit=4096,
         flash_by_category={"model": 900, "runtime": 200},
-        ram_by_category={"workspace pool": 1800, "model": 300}, **values,
+        ram_by_category={"workspace pool": 1800, "model": 300},
+        **values,
     )
 
 

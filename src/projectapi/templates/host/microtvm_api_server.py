@@ -3,6 +3,7 @@
 Project types: ``aot_standalone`` (the program runs the model on request, over the standalone
 link protocol on its stdin/stdout, or directly with ``--input``/``--output``/``--repeat``) and
 ``host_driven`` (the program is a microTVM device: its stdin/stdout carry the RPC session).
+generate_library writes a CMake package around a static archive for this machine (docs/library.md).
 generate_project copies this server, ``server.py``, the ``microtvm_kit`` package, the MLF
 (``model.tar``, extracted to ``model/``), the runtime, the sources and a CMake project.
 """
@@ -11,7 +12,7 @@ import os
 import pathlib
 from typing import Any, Dict, List, Optional
 
-from microtvm_kit import cmake_build, process_transport, runtime_cache, server
+from microtvm_kit import cmake_build, library, process_transport, runtime_cache, server
 from microtvm_kit import firmware_template as kit
 
 _HERE = pathlib.Path(__file__).resolve().parent
@@ -40,23 +41,24 @@ _OPTIONS = kit.project_options(
             choices=["release", "debug"],
             default="release",
             type="str",
-            optional=kit.GENERATE,
+            optional=kit.GENERATE_BOTH,
             help="release: -O2; debug: -O0 -g.",
         ),
         *(
             server.ProjectOption(
-                name, type="str", default="", optional=kit.GENERATE, help=description
+                name, type="str", default="", optional=kit.GENERATE_BOTH, help=description
             )
             for name, description in (
                 ("cc", "C compiler to use instead of CMake's default."),
                 ("cflags", "Extra C compiler flags for every source."),
             )
         ),
+        *library.LIBRARY_OPTIONS,
     ],
 )
 
 
-class HostHandler(kit.FirmwareTemplate):
+class HostHandler(library.LibraryTemplate):
     """Serve the host template or a project generated from it."""
 
     PLATFORM = "host"
@@ -73,6 +75,14 @@ class HostHandler(kit.FirmwareTemplate):
     def platform_components(self) -> List[str]:
         """The POSIX platform of the runtime."""
         return ["platform/posix"]
+
+    def library_platform(self, settings: Dict[str, Any]) -> List[str]:
+        """A library for this machine uses the POSIX platform too."""
+        return self.platform_components()
+
+    def library_link_libraries(self) -> List[str]:
+        """Generated model code calls the C math library."""
+        return ["m"]
 
     def write_sources(self, settings: Dict[str, Any], stage: pathlib.Path) -> List[str]:
         """Copy the CMake project and the program's sources."""

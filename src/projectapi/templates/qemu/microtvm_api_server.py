@@ -5,7 +5,8 @@ drivers for the board, the linker script from its memory map, the runtime, the m
 and a CMake project cross-compiling it all. build links the image and checks it against the
 board's flash and RAM limits. flash only checks that image and emulator are ready: QEMU is
 started by open_transport, its UART connected to the transport before the machine runs;
-close_transport stops it. Project types as on the host template: ``aot_standalone`` (standalone
+close_transport stops it. generate_library builds the model and the runtime for the board's CPU
+as a static archive for firmware of the user's own (docs/library.md). Project types as on the host template: ``aot_standalone`` (standalone
 link protocol on the UART) and ``host_driven`` (the microTVM RPC server on the UART).
 """
 
@@ -19,7 +20,7 @@ import firmware_report
 import qemu_pty_transport
 import qemu_transport
 
-from microtvm_kit import cmake_build, generate, model_glue, runtime_cache, server
+from microtvm_kit import cmake_build, generate, library, model_glue, runtime_cache, server
 from microtvm_kit import firmware_template as kit
 
 _HERE = pathlib.Path(__file__).resolve().parent
@@ -73,7 +74,7 @@ _OPTIONS = kit.project_options(
             "board",
             choices=sorted(_BOARDS),
             type="str",
-            required=kit.GENERATE,
+            required=kit.GENERATE_BOTH,
             help="Board to build for: "
             + "; ".join(
                 "{} ({})".format(name, b.description) for name, b in sorted(_BOARDS.items())
@@ -104,6 +105,7 @@ _OPTIONS = kit.project_options(
             "debugger continues it (given to open_transport it overrides the project's "
             "setting).",
         ),
+        *library.LIBRARY_OPTIONS,
     ],
 )
 
@@ -156,7 +158,7 @@ def _toolchain_cmake(board: boards.Board) -> str:
     )
 
 
-class QemuHandler(kit.FirmwareTemplate):
+class QemuHandler(library.LibraryTemplate):
     """Serve the QEMU template or a project generated from it."""
 
     PLATFORM = "qemu"
@@ -180,6 +182,15 @@ class QemuHandler(kit.FirmwareTemplate):
             settings["workspace_size_bytes"] = _default_workspace(
                 model, settings["project_type"], margin
             )
+
+    def library_cmake_cache(
+        self, settings: Dict[str, Any], source_dir: pathlib.Path
+    ) -> Dict[str, str]:
+        """Cross-compile the library for the board (its toolchain file beside the sources)."""
+        board = _BOARDS[settings["board"]]
+        board.check_toolchain()
+        (source_dir / "toolchain.cmake").write_text(_toolchain_cmake(board))
+        return {"CMAKE_TOOLCHAIN_FILE": str(source_dir / "toolchain.cmake")}
 
     def write_sources(self, settings: Dict[str, Any], stage: pathlib.Path) -> List[str]:
         """Copy the CMake project, the firmware and this template's modules; write the linker

@@ -1,0 +1,354 @@
+"""The Arduino template: TVM models as Arduino sketches, or as Arduino libraries.
+
+generate_project writes a sketch folder ``project/`` (``project.ino`` and ``src/`` with the
+model, the runtime and the glue, as Arduino's builders expect) for ``aot_standalone`` (the
+standalone link protocol on Serial) or ``host_driven`` (the microTVM RPC server on Serial).
+build compiles it with ``arduino-cli`` (boards by FQBN, ``boards.json``) or, for AVR boards
+without arduino-cli, with Debian's avr-gcc and the Arduino AVR core (``avr_build``), checking
+the image against the chip's flash and RAM. flash uploads with ``arduino-cli upload``;
+open_transport opens the board's serial port. generate_library writes an Arduino library
+folder (``library.properties``, ``src/``) with the two-call API of docs/library.md.
+"""
+
+import json
+import pathlib
+import shutil
+import subprocess
+from typing import Any, Dict, List
+
+import avr_build
+import sketch_layout
+
+from microtvm_kit import firmware_template as kit
+from microtvm_kit import (
+    generate,
+    held_transport,
+    library,
+    process_transport,
+    serial_transport,
+    server,
+    staging,
+)
+
+_HERE = pathlib.Path(__file__).resolve().parent
+_BOARDS = json.loads((_HERE / "boards.json").read_text())
+_SKETCH = "project"  # the sketch folder and its .ino share this name, as arduino-cli requires
+_BUILD_DIR = "build"
+_REPORT_NAME = "memory_report.json"
+_TEMPLATE_MODULES = (
+    "avr_build.py",
+    "boards.json",
+    "simavr_bridge.c",
+    "sketch_layout.py",
+)
+_SERVE = {
+    "aot_standalone": "projectapi_standalone_serve",
+    "host_driven": "projectapi_host_driven_serve",
+}
+_LOOPS = {"aot_standalone": "standalone_loop.c", "host_driven": "host_driven_loop.c"}
+_SHARED_C = ("projectapi_loops.h", "projectapi_port.h")
+_BOTH = ["generate_project", "generate_library"]
+
+_OPTIONS = [
+    server.ProjectOption(
+        "board",
+        choices=sorted(_BOARDS),
+        type="str",
+        required=_BOTH,
+        help="Board to build for: "
+        + "; ".join(
+            "{} ({}, FQBN {})".format(n, b["description"], b["fqbn"])
+            for n, b in sorted(_BOARDS.items())
+        ),
+    ),
+    server.ProjectOption(
+        "project_type",
+        choices=list(kit.PROJECT_TYPES),
+        default="aot_standalone",
+        type="str",
+        optional=["generate_project"],
+        help="aot_standalone: the sketch runs the model on request (standalone link protocol "
+        "on Serial); host_driven: it is a microTVM RPC device on Serial.",
+    ),
+    server.ProjectOption(
+        "workspace_size_bytes",
+        type="int",
+        optional=_BOTH,
+        help="Bytes of the runtime's memory pool (default: the board's entry in boards.json).",
+    ),
+    server.ProjectOption(
+        "baud_rate",
+        type="int",
+        default=115200,
+        optional=["generate_project", "open_transport"],
+        help="Serial speed of the sketch and of the transport.",
+    ),
+    server.ProjectOption(
+        "arduino_cli_cmd",
+        type="str",
+        default="arduino-cli",
+        optional=["build", "flash"],
+        help="The arduino-cli command (AVR boards build without it, with avr-gcc).",
+    ),
+    server.ProjectOption(
+        "port",
+        type="str",
+        optional=["flash", "open_transport"],
+        help="Serial port of the board, e.g. /dev/ttyACM0 (AVR boards without a port run on "
+        "simavr, their UART bridged to the transport).",
+    ),
+    server.ProjectOption(
+        "verbose",
+        type="bool",
+        default=False,
+        optional=["build"],
+        help="Show arduino-cli's full output.",
+    ),
+    *library.LIBRARY_OPTIONS,
+]
+
+
+def _settings_checked(options: Dict[str, Any]) -> Dict[str, Any]:
+    """The options with defaults filled in, checked, and the board's pool size applied."""
+    merged = {option.name: option.default for option in _OPTIONS}
+    merged.update({key: value for key, value in options.items() if value is not None})
+    for option in _OPTIONS:
+        if option.choices and merged.get(option.name) not in option.choices:
+            raise (
+                server.BoardNotFoundError
+                if option.name == "board"
+                else server.UnsupportedOptionError
+            )(
+                "{} must be one of {}, got {!r}".format(
+                    option.name, ", ".join(option.choices), merged.get(option.name)
+                )
+            )
+    board = _BOARDS[merged["board"]]
+    if merged.get("workspace_size_bytes") is None:
+        merged["workspace_size_bytes"] = board["workspace_size_bytes"]
+    if merged["workspace_size_bytes"] < kit.MIN_WORKSPACE_BYTES:
+        raise server.UnsupportedOptionError(
+            "workspace_size_bytes must be at least {}".format(kit.MIN_WORKSPACE_BYTES)
+        )
+    return merged
+
+
+def sketch_header(settings: Dict[str, Any]) -> str:
+    """``src/projectapi_sketch.h``: what ``project.ino`` needs from the runtime and the loop."""
+    return "\n".join(
+        [
+            "/* Generated by the Arduino template: the project type's main loop and the baud. */",
+            "#ifndef PROJECTAPI_SKETCH_H_",
+            "#define PROJECTAPI_SKETCH_H_",
+            "#include <Arduino.h>",
+            'extern "C" {',
+            "#include <tvm/runtime/crt/platform.h>",
+            '#include "projectapi_loops.h"',
+            "}",
+            "#define PROJECTAPI_SERVE {}".format(_SERVE[settings["project_type"]]),
+            "#define PROJECTAPI_BAUD_RATE {}".format(settings["baud_rate"]),
+            "#endif",
+            "",
+        ]
+    )
+
+
+def library_properties(name: str, model_name: str, board: str) -> str:
+    """``library.properties`` of a generated Arduino library (Arduino library format 1.5)."""
+    architecture = _BOARDS[board]["fqbn"].split(":")[1]
+    return "\n".join(
+        [
+            "name={}".format(name),
+            "version=1.0.0",
+            "author=projectapi",
+            "maintainer=projectapi",
+            "sentence=Model '{}' with the microTVM C runtime: {}_init() and {}_run().".format(
+                model_name, name, name
+            ),
+            "paragraph=Generated by projectapi's Arduino template for board {}.".format(board),
+            "category=Data Processing",
+            "url=",
+            "architectures={}".format(architecture),
+            "includes={}.h".format(name),
+            "",
+        ]
+    )
+
+
+class ArduinoHandler(held_transport.HeldTransport, kit.FirmwareTemplate):
+    """Serve the Arduino template or a project generated from it."""
+
+    PLATFORM = "arduino"
+    TEMPLATE_DIR = _HERE
+    OPTIONS = _OPTIONS
+
+    def generate_project(
+        self,
+        model_library_format_path: str,
+        standalone_crt_dir: str,
+        project_dir: str,
+        options: Dict[str, Any],
+    ) -> None:
+        """Write the server, its modules and the sketch folder into ``project_dir``."""
+        settings = _settings_checked(options)
+        project_type = settings["project_type"]
+        if project_type == "host_driven" and "avr" in _BOARDS[settings["board"]]:
+            raise server.UnsupportedProjectTypeError(
+                "host_driven needs the RPC server, which does not fit an 8-bit AVR's RAM (and "
+                "avr-libc has no ssize_t); use project_type=aot_standalone on {}".format(
+                    settings["board"]
+                )
+            )
+        with staging.staged_directory(pathlib.Path(project_dir)) as stage:
+            generate.copy_helpers(_HERE / "microtvm_api_server.py", stage)
+            for name in _TEMPLATE_MODULES:
+                shutil.copy2(str(_HERE / name), str(stage / name))
+            sketch = stage / _SKETCH
+            sketch.mkdir()
+            sketch_layout.write_sources(
+                pathlib.Path(model_library_format_path),
+                standalone_crt_dir or None,
+                stage,
+                sketch / "src",
+                project_type,
+                settings["workspace_size_bytes"],
+            )
+            for name in (_LOOPS[project_type], *_SHARED_C):
+                shutil.copy2(str(kit.FIRMWARE_C_DIR / name), str(sketch / "src" / name))
+            (sketch / "src" / "projectapi_sketch.h").write_text(sketch_header(settings))
+            shutil.copy2(str(_HERE / "sketch" / "project.ino"), str(sketch / "project.ino"))
+            (stage / kit.SETTINGS_NAME).write_text(json.dumps(settings, indent=2) + "\n")
+
+    def generate_library(
+        self,
+        model_library_format_path: str,
+        standalone_crt_dir: str,
+        library_dir: str,
+        options: Dict[str, Any],
+    ) -> None:
+        """Write an Arduino library folder: ``library.properties`` and ``src/``."""
+        settings = _settings_checked(options)
+        name = settings["library_name"]
+        library.check_library_name(name)
+        with staging.staged_directory(pathlib.Path(library_dir)) as stage:
+            model = sketch_layout.write_sources(
+                pathlib.Path(model_library_format_path),
+                standalone_crt_dir or None,
+                stage,
+                stage / "src",
+                "aot_standalone",
+                settings["workspace_size_bytes"],
+            )
+            library.write_api(name, model, stage / "src", stage / "src")
+            (stage / "library.properties").write_text(
+                library_properties(name, model.name, settings["board"])
+            )
+            (stage / library.LIBRARY_SETTINGS_NAME).write_text(
+                json.dumps(settings, indent=2) + "\n"
+            )
+
+    def build(self, options: Dict[str, Any]) -> None:
+        """Compile the sketch: arduino-cli when installed, else avr-gcc for AVR boards."""
+        settings = self.settings()
+        board = _BOARDS[settings["board"]]
+        cli = shutil.which(options.get("arduino_cli_cmd") or "arduino-cli")
+        sketch = _HERE / _SKETCH
+        if cli is not None:
+            self._arduino_cli_compile(cli, board, bool(options.get("verbose")))
+            return
+        if "avr" not in board:
+            raise server.ToolchainMissingError(
+                "arduino-cli is not installed (or not named by arduino_cli_cmd); board {} "
+                "needs it with the core for {}".format(settings["board"], board["fqbn"])
+            )
+        image = avr_build.build(
+            [sketch / "project.ino", *sketch_layout.c_sources(sketch / "src")],
+            [sketch / "src"],
+            board["avr"],
+            _HERE / _BUILD_DIR,
+        )
+        use = avr_build.memory_use(image)
+        (_HERE / _REPORT_NAME).write_text(json.dumps(use, indent=2) + "\n")
+        report = avr_build.check_fits(
+            use, board["flash_bytes"], board["ram_bytes"], settings["board"]
+        )
+        self.log(report)
+        bridge = avr_build.build_simavr_bridge(_HERE / "simavr_bridge.c", _HERE / _BUILD_DIR)
+        self.log(
+            "simavr bridge built: open_transport without port runs the image on simavr"
+            if bridge
+            else "libsimavr-dev is not installed: open_transport needs port=..."
+        )
+
+    def _arduino_cli_compile(self, cli: str, board: Dict[str, Any], verbose: bool) -> None:
+        include = "-I{}".format(_HERE / _SKETCH / "src")
+        argv = [
+            cli,
+            "compile",
+            "--fqbn",
+            board["fqbn"],
+            "--build-path",
+            str(_HERE / _BUILD_DIR),
+            "--build-property",
+            "compiler.c.extra_flags=" + include,
+            "--build-property",
+            "compiler.cpp.extra_flags=" + include,
+            *(["--verbose"] if verbose else []),
+            str(_HERE / _SKETCH),
+        ]
+        if subprocess.run(argv, check=False).returncode != 0:
+            raise server.BuildFailedError("arduino-cli compile failed (its output is above)")
+
+    def flash(self, options: Dict[str, Any]) -> None:
+        """Upload the built sketch with arduino-cli to the board on ``port``."""
+        settings = self.settings()
+        cli = shutil.which(options.get("arduino_cli_cmd") or "arduino-cli")
+        if cli is None:
+            raise server.ToolchainMissingError("flash needs arduino-cli (arduino_cli_cmd)")
+        if not options.get("port"):
+            raise server.UnsupportedOptionError("flash needs the board's serial port: port=...")
+        argv = [
+            cli,
+            "upload",
+            "--fqbn",
+            _BOARDS[settings["board"]]["fqbn"],
+            "--port",
+            options["port"],
+            "--input-dir",
+            str(_HERE / _BUILD_DIR),
+            str(_HERE / _SKETCH),
+        ]
+        if subprocess.run(argv, check=False).returncode != 0:
+            raise server.BuildFailedError("arduino-cli upload failed (its output is above)")
+
+    def open_transport(self, options: Dict[str, Any]) -> server.TransportTimeouts:
+        """Open the board's serial port; an AVR board without a port runs on simavr."""
+        settings = self.settings()
+        board = _BOARDS[settings["board"]]
+        if options.get("port"):
+            baud = options.get("baud_rate") or settings["baud_rate"]
+            self.hold(serial_transport.SerialTransport(options["port"], baud))
+        elif "avr" in board:
+            self.hold(process_transport.ProcessTransport(self._simavr_command(board)))
+        else:
+            raise server.UnsupportedOptionError(
+                "open_transport needs the board's serial port: port=..."
+            )
+        return kit.SESSION_TIMEOUTS
+
+    @staticmethod
+    def _simavr_command(board: Dict[str, Any]) -> List[str]:
+        """The bridge running the built image on simavr, its UART on stdin/stdout."""
+        bridge = _HERE / _BUILD_DIR / avr_build.BRIDGE_NAME
+        image = _HERE / _BUILD_DIR / "firmware.elf"
+        if not image.is_file() or not bridge.is_file():
+            raise server.NotBuiltError(
+                "no image or no simavr bridge: run build (with libsimavr-dev installed), "
+                "or give port=... for a real board"
+            )
+        avr = board["avr"]
+        return [str(bridge), avr["mcu"], str(avr["f_cpu"]), str(image)]
+
+
+if __name__ == "__main__":
+    server.main(ArduinoHandler())
