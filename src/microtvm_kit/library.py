@@ -73,7 +73,7 @@ def header_text(name: str, model: model_glue.ModelInfo) -> str:
         for index, spec in enumerate(specs):
             lines.append(
                 "#define {}_{}{}_BYTES {}  /* {}: {} {} */".format(
-                    upper, kind[:-1], index, spec.nbytes, spec.name, spec.dtype, list(spec.shape)
+                    upper, kind[:-1], index, spec.size_bytes, spec.name, spec.dtype, list(spec.shape)
                 )
             )
         return lines

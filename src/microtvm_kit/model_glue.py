@@ -10,7 +10,9 @@ executors can drive every archive. Standard library only.
 
 from __future__ import annotations
 
+import os
 import pathlib
+import shutil
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
@@ -20,6 +22,9 @@ from .archive.dtypes import element_count, item_bytes
 from .archive.metadata import METADATA, DeclaredTensor, parse_metadata
 from .archive.tensors import TensorSpec
 from .errors import BadArchiveError
+
+# The glue's fixed C sources and header, copied beside the generated ones.
+GLUE_C_DIR = pathlib.Path(os.path.dirname(os.path.realpath(__file__))) / "c" / "glue"
 
 
 class ModelGlueError(BadArchiveError):
@@ -314,12 +319,14 @@ def _c_interface_registry(model: ModelInfo) -> List[str]:
 def write_glue(model: ModelInfo, dest_dir: pathlib.Path, project_type: str) -> List[pathlib.Path]:
     """Write the glue ``project_type`` links into ``dest_dir``; return its C sources.
 
-    ``aot_standalone`` calls the model through ``model_glue.c`` (graph models through
-    ``c/graph_model.c`` and the system library, packed AOT models through
-    ``c/aot_packed_model.c``; ``c/`` is the firmware's folder beside ``dest_dir``); ``host_driven`` firmware needs only the system library. The glue's header is
-    ``c/model_glue.h``, the same for every model.
+    ``dest_dir`` gets everything the glue is made of, generated or fixed: ``model_glue.h`` (the
+    same for every model), and for ``aot_standalone`` ``model_glue.c``, which calls the model
+    (graph models through ``graph_model.c`` and the system library, packed AOT models through
+    ``aot_packed_model.c``); ``host_driven`` firmware needs only the system library (or a
+    generated registry). Put ``dest_dir`` on the include path.
     """
     dest_dir.mkdir(parents=True, exist_ok=True)
+    _copy_fixed(dest_dir, "model_glue.h")
     written = []
     if project_type == "aot_standalone":
         written.append(dest_dir / "model_glue.c")
@@ -328,14 +335,22 @@ def write_glue(model: ModelInfo, dest_dir: pathlib.Path, project_type: str) -> L
         sizes = ([s.size_bytes for s in model.inputs], [s.size_bytes for s in model.outputs])
         data = graph_glue.data_header(model.graph, [s.name for s in model.inputs], sizes)
         (dest_dir / graph_glue.DATA_HEADER).write_text(data)
-        written.append(dest_dir.parent / "c" / graph_glue.RUN_SOURCE)
+        written.append(_copy_fixed(dest_dir, graph_glue.RUN_SOURCE))
     elif project_type == "aot_standalone" and model.interface == "packed":
         (dest_dir / "aot_packed_entry.h").write_text(packed_entry_header(model))
-        written.append(dest_dir.parent / "c" / "aot_packed_model.c")
+        written.append(_copy_fixed(dest_dir, "aot_packed_model.c"))
     registry = registry_source(model)
     if registry is not None and (project_type == "host_driven" or model.graph is not None):
         written.append(dest_dir / "model_registry.c")
         written[-1].write_text(registry)
         if model.graph is None and model.interface == "c":
-            written.append(dest_dir.parent / "c" / "c_interface_adapter.c")
+            _copy_fixed(dest_dir, "c_interface_adapter.h")
+            written.append(_copy_fixed(dest_dir, "c_interface_adapter.c"))
     return written
+
+
+def _copy_fixed(dest_dir: pathlib.Path, name: str) -> pathlib.Path:
+    """Copy the glue's fixed C file ``name`` (``c/glue/`` of this package) into ``dest_dir``."""
+    target = dest_dir / name
+    shutil.copy2(str(GLUE_C_DIR / name), str(target))
+    return target

@@ -11,7 +11,7 @@ launcher that runs another Python with such a TVM installed gets TVM.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.machinery
 import os
 import pathlib
 
@@ -28,7 +28,7 @@ def tvm_project_api_importable() -> bool:
     Looked up on disk without importing ``tvm`` (which takes seconds): TVM releases after 0.16
     install a ``tvm`` without ``micro``, and the shim must still be offered then.
     """
-    spec = importlib.util.find_spec("tvm")
+    spec = importlib.machinery.PathFinder.find_spec("tvm")  # the path, not what is imported
     locations = (spec.submodule_search_locations or []) if spec is not None else []
     return any(
         (pathlib.Path(location) / "micro" / "project_api" / "server.py").is_file()

@@ -84,7 +84,7 @@ def test_graph_model_adds_the_graph_executor(tmp_path) -> None:
     generate(tmp_path, "mnist_graph", board="portenta_h7").close()
     src = tmp_path / "p" / "project" / "src"
     assert (src / "runtime" / "src" / "graph_executor").is_dir()
-    assert "TVMGraphExecutor_Create" in (src / "model_glue.c").read_text()
+    assert "TVMGraphExecutor_Create" in (src / "graph_model.c").read_text()
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ def test_generate_is_fast_and_complete(template, tmp_path) -> None:
         "model/metadata.json",
         "runtime/include/dlpack/dlpack.h",
         "crt_config/crt_config.h",
-        "c/model_glue.h",
+        "glue/model_glue.h",
         "glue/model_glue.c",
         "CMakeLists.txt",
         "config.cmake",

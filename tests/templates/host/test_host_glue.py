@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pathlib
-import shutil
 import subprocess
 
 import pytest
 
 import microtvm_kit
-from microtvm_kit import FIRMWARE_C_DIR, graph_glue, model_glue
+from microtvm_kit import graph_glue, model_glue
 from microtvm_kit.archive.metadata import DeclaredTensor
 from projectapi.mlf import extract_archive
 
@@ -53,7 +52,6 @@ def test_read_model_detects_the_archive_kind(models, name) -> None:
 @pytest.mark.parametrize("project_type", ["aot_standalone", "host_driven"])
 def test_generated_glue_compiles_cleanly(models, name, project_type, tmp_path) -> None:
     model = models[name]
-    shutil.copytree(FIRMWARE_C_DIR, tmp_path / "c")  # as a generated project has it
     written = model_glue.write_glue(model, tmp_path / "glue", project_type)
     names = {path.name for path in written}
     assert ("graph_model.c" in names) == (project_type == "aot_standalone" and bool(model.graph))
@@ -117,7 +115,7 @@ def test_graph_glue_embeds_the_graph_and_only_unlinked_parameters(models) -> Non
     assert "PROJECTAPI_GRAPH_HAS_PARAMS 1" in header["mnist_graph_params"]
     assert "graph_params[24524]" in header["mnist_graph_params"]
     assert '"{\\"nodes\\":[' in header["mnist_graph_params"]  # minified JSON, quotes escaped
-    assert "TVMGraphExecutor_LoadParams" in (FIRMWARE_C_DIR / graph_glue.RUN_SOURCE).read_text()
+    assert "TVMGraphExecutor_LoadParams" in (model_glue.GLUE_C_DIR / graph_glue.RUN_SOURCE).read_text()
     assert linked.packet_bytes == 4096 and loaded.storage_bytes[0] == 3136
 
 

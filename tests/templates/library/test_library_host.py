@@ -106,12 +106,13 @@ def test_cli_library(tmp_path, capsys) -> None:
             "host",
             "-o",
             "library_name=mnist",
+            "-o",
             "build_type=debug",
             "--json",
         ]
     )
     assert status == 0
-    data = json.loads(capsys.readouterr().out)
+    data = json.loads(capsys.readouterr().out)["result"]
     assert data["library_dir"] == str(out)
     assert data["platform_name"] == "host"
     assert (out / "lib" / "libmnist.a").is_file()
