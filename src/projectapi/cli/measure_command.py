@@ -25,23 +25,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("candidates", nargs="+", type=pathlib.Path, metavar="CANDIDATE.tar")
     parser.add_argument("--template", "-t", required=True, help="template name or directory")
     _add_options(parser, "template option for generate, build, flash and open_transport")
-    parser.add_argument("--boards", type=int, default=1, help="boards measuring at once (default 1)")
     parser.add_argument(
-        "--db", type=pathlib.Path, default=pathlib.Path(DEFAULT_DB),
+        "--boards", type=int, default=1, help="boards measuring at once (default 1)"
+    )
+    parser.add_argument(
+        "--db",
+        type=pathlib.Path,
+        default=pathlib.Path(DEFAULT_DB),
         help=f"results database; a re-run skips what it holds (default {DEFAULT_DB})",
     )
     parser.add_argument(
-        "--reference", type=pathlib.Path,
+        "--reference",
+        type=pathlib.Path,
         help="archive whose outputs every candidate must match (default: the first candidate)",
     )
     parser.add_argument("--number", type=int, default=1, help="runs per measurement (default 1)")
     parser.add_argument("--repeat", type=int, default=3, help="measurements (default 3)")
     parser.add_argument(
-        "--min-repeat-ms", type=float, default=0.0,
+        "--min-repeat-ms",
+        type=float,
+        default=0.0,
         help="raise --number until a measurement lasts this long on the device (default 0)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=20.0,
+        "--timeout",
+        type=float,
+        default=20.0,
         help="seconds a device may stay silent before its candidate counts as hung (default 20)",
     )
     add_json(parser)
@@ -57,7 +66,9 @@ def _measure(args: argparse.Namespace) -> int:
     from projectapi.tune.progress import Progress
 
     evaluator = tune.TimeEvaluator(
-        number=args.number, repeat=args.repeat, min_repeat_ms=args.min_repeat_ms,
+        number=args.number,
+        repeat=args.repeat,
+        min_repeat_ms=args.min_repeat_ms,
         timeout=args.timeout,
     )
     candidates = [tune.Candidate.from_path(path) for path in args.candidates]
@@ -78,15 +89,23 @@ def _measure(args: argparse.Namespace) -> int:
 
     def text() -> None:
         rows = [
-            [pathlib.Path(r.archive).name, r.candidate[:12], r.board, r.status,
-             _seconds(r.best), r.error[:120]]
+            [
+                pathlib.Path(r.archive).name,
+                r.candidate[:12],
+                r.board,
+                r.status,
+                _seconds(r.best),
+                r.error[:120],
+            ]
             for r in report.results
         ]
         print(output.table(["archive", "hash", "board", "status", "best", "error"], rows))
         recorded = len(report.results) - report.measured
         print(f"{report.measured} measured now, {recorded} recorded before, database {args.db}")
         if report.best:
-            print(f"best: {report.best.archive} {_seconds(report.best.best)} per run (device clock)")
+            print(
+                f"best: {report.best.archive} {_seconds(report.best.best)} per run (device clock)"
+            )
 
     output.emit(args, result, text)
     return 0

@@ -9,12 +9,15 @@ again replaces nothing, and a re-run skips the keys already present.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from projectapi.errors import ProjectAPIError
 
@@ -32,6 +35,10 @@ CREATE TABLE IF NOT EXISTS results (
     error TEXT NOT NULL,
     seconds TEXT NOT NULL,
     recorded REAL NOT NULL DEFAULT (julianday('now'))
+);
+CREATE TABLE IF NOT EXISTS reference_outputs (
+    key TEXT PRIMARY KEY,
+    arrays BLOB NOT NULL
 )
 """
 
@@ -110,7 +117,7 @@ class ResultDatabase:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute(_SCHEMA)
+            self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as error:
             raise DatabaseError(f"{self.path}: not a results database ({error})") from error
 
@@ -144,6 +151,25 @@ class ResultDatabase:
             ),
         )
         return cursor.rowcount == 1
+
+    def save_arrays(self, key: str, arrays: Mapping[str, np.ndarray]) -> None:
+        """Keep named arrays (a reference's inputs and outputs) under ``key``, first write wins."""
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        self._db.execute(
+            "INSERT OR IGNORE INTO reference_outputs (key, arrays) VALUES (?, ?)",
+            (key, buffer.getvalue()),
+        )
+
+    def load_arrays(self, key: str) -> dict[str, np.ndarray] | None:
+        """The arrays kept under ``key``, if any."""
+        row = self._db.execute(
+            "SELECT arrays FROM reference_outputs WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        with np.load(io.BytesIO(row[0]), allow_pickle=False) as stored:
+            return {name: stored[name] for name in stored.files}
 
     def get(self, key: str) -> MeasureResult | None:
         """The result recorded under ``key``, if any."""

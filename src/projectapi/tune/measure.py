@@ -230,9 +230,12 @@ def measure_built(
     model = mlf.open(candidate.archive).model()
     with clock.step("flash"):
         project.flash(target.options)
-    with clock.step("measure"), run.open_runner(
-        project, model, timeout=evaluator.timeout, transport_options=target.options
-    ) as runner:
+    with (
+        clock.step("measure"),
+        run.open_runner(
+            project, model, timeout=evaluator.timeout, transport_options=target.options
+        ) as runner,
+    ):
         runner.set_inputs(reference.inputs)
         first = runner.run(1)
         outputs = runner.get_outputs()

@@ -49,7 +49,9 @@ class PoolReport:
 
 def default_builders() -> int:
     """Builds at once: one per core this process may use."""
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return max(
+        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
 
 
 class MeasurePool:
@@ -93,13 +95,19 @@ class MeasurePool:
         reference = reference or candidates[0]
         same_interface([reference, *candidates])
         keys = {c.digest: measurement_key(c, self.target, self.evaluator) for c in candidates}
-        todo = list({c.digest: c for c in candidates if self.database.get(keys[c.digest]) is None}.values())
+        todo = list(
+            {c.digest: c for c in candidates if self.database.get(keys[c.digest]) is None}.values()
+        )
         measured = 0
         with tempfile.TemporaryDirectory(prefix="projectapi-measure-") as work:
             work_dir = pathlib.Path(work)
             if todo:
                 expected, first = self._reference_outputs(reference, work_dir)
-                if first is not None and first.key in keys.values() and self._record(first, on_result):
+                if (
+                    first is not None
+                    and first.key in keys.values()
+                    and self._record(first, on_result)
+                ):
                     todo = [c for c in todo if c.digest != reference.digest]
                     measured += 1
                 measured += self._measure_all(todo, expected, work_dir, on_result)
@@ -108,17 +116,27 @@ class MeasurePool:
 
     def _reference_outputs(
         self, reference: Candidate, work_dir: pathlib.Path
-    ) -> tuple[Reference, MeasureResult]:
-        inputs = Reference.random_for(reference.archive, self.evaluator.seed)
+    ) -> tuple[Reference, MeasureResult | None]:
+        """The reference's inputs and outputs: as kept in the database, else measured now."""
+        key = "reference:" + measurement_key(reference, self.target, self.evaluator)
+        kept = self.database.load_arrays(key)
+        if kept is not None:
+            inputs = {name[3:]: a for name, a in kept.items() if name.startswith("in:")}
+            outputs = {name[4:]: a for name, a in kept.items() if name.startswith("out:")}
+            return Reference(inputs, outputs), None
+        fresh = Reference.random_for(reference.archive, self.evaluator.seed)
         result, outputs = measure_candidate(
-            reference, self.target, self.evaluator, inputs, work_dir, Slots(self.builders, 1)
+            reference, self.target, self.evaluator, fresh, work_dir, Slots(self.builders, 1)
         )
         if outputs is None:
             raise MeasureError(
                 f"the reference {reference.archive} did not run ({result.status}: "
                 f"{result.error}); every candidate is checked against its outputs"
             )
-        return Reference(inputs.inputs, outputs), result
+        arrays = {f"in:{n}": a for n, a in fresh.inputs.items()}
+        arrays.update({f"out:{n}": a for n, a in outputs.items()})
+        self.database.save_arrays(key, arrays)
+        return Reference(fresh.inputs, outputs), result
 
     def _record(self, result: MeasureResult, on_result: ResultCallback | None) -> bool:
         fresh = self.database.record(result)
