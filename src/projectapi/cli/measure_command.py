@@ -26,9 +26,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--template", "-t", required=True, help="template name or directory")
     _add_options(parser, "template option for generate, build, flash and open_transport")
     parser.add_argument(
-        "--boards", type=int, default=1, help="boards measuring at once (default 1)"
-    )
-    parser.add_argument(
         "--db",
         type=pathlib.Path,
         default=pathlib.Path(DEFAULT_DB),
@@ -38,6 +35,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--reference",
         type=pathlib.Path,
         help="archive whose outputs every candidate must match (default: the first candidate)",
+    )
+    add_measure_options(parser)
+    add_json(parser)
+    parser.set_defaults(func=_measure)
+
+
+def add_measure_options(parser: argparse.ArgumentParser) -> None:
+    """``--boards`` and the time evaluator's options (shared by ``measure`` and ``tune``)."""
+    parser.add_argument(
+        "--boards", type=int, default=1, help="boards measuring at once (default 1)"
     )
     parser.add_argument("--number", type=int, default=1, help="runs per measurement (default 1)")
     parser.add_argument("--repeat", type=int, default=3, help="measurements (default 3)")
@@ -53,8 +60,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=20.0,
         help="seconds a device may stay silent before its candidate counts as hung (default 20)",
     )
-    add_json(parser)
-    parser.set_defaults(func=_measure)
+
+
+def evaluator_from(args: argparse.Namespace) -> Any:
+    """The TimeEvaluator the options ask for."""
+    from projectapi import tune
+
+    return tune.TimeEvaluator(
+        number=args.number,
+        repeat=args.repeat,
+        min_repeat_ms=args.min_repeat_ms,
+        timeout=args.timeout,
+    )
 
 
 def _seconds(value: float | None) -> str:

@@ -30,6 +30,11 @@ class Progress:
         self._bar.set_postfix_str(f"failed {self.failed}, best {best}", refresh=False)
         self._bar.update(1)
 
+    def set_total(self, total: int) -> None:
+        """Change how many results the bar waits for."""
+        self._bar.total = total
+        self._bar.refresh()
+
     def close(self) -> None:
         """End the bar."""
         self._bar.close()
