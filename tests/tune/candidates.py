@@ -1,8 +1,8 @@
 """Small C-interface candidates of one model (y = 2 x over 64 floats) that behave differently.
 
 ``good(passes)`` computes the right output ``passes`` times (more passes: slower, same result);
-the others compute a wrong output, do not compile, trap (the host program dies; a Cortex-M
-enters its fault handler and never answers) or loop forever.
+the others compute a wrong output, do not compile, need more RAM than a board has, trap (the
+host program dies; a Cortex-M enters its fault handler and never answers) or loop forever.
 """
 
 from __future__ import annotations
@@ -63,6 +63,21 @@ def broken(dest: pathlib.Path) -> pathlib.Path:
 def crashing(dest: pathlib.Path) -> pathlib.Path:
     """Traps on its first run."""
     return _write(dest, KERNEL.format(passes=1, size=SIZE, factor="2.0", extra=TRAP))
+
+
+# A 4 MiB zeroed buffer read by the kernel: right outputs on the host, too big for a board's RAM.
+HUGE = """#include <stdint.h>
+static volatile float scratch[1 << 20];
+int32_t tvmgen_scale_kernel(float* x, float* y) {
+  for (int i = 0; i < 64; ++i) { y[i] = x[i] * 2.0f + scratch[i]; }
+  return 0;
+}
+"""
+
+
+def huge(dest: pathlib.Path) -> pathlib.Path:
+    """Right outputs, but needs 4 MiB of RAM."""
+    return _write(dest, HUGE)
 
 
 def hanging(dest: pathlib.Path) -> pathlib.Path:
