@@ -22,7 +22,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "projectapi measure a.tar b.tar --template qemu -o board=mps2-an386 "
         "-o project_type=aot_standalone -o icount=true --boards 2",
     )
-    parser.add_argument("candidates", nargs="+", type=pathlib.Path, metavar="CANDIDATE.tar")
+    parser.add_argument(
+        "candidates",
+        nargs="+",
+        type=pathlib.Path,
+        metavar="CANDIDATE.tar",
+        help="MLF archives of one model (same inputs and outputs) to time",
+    )
     parser.add_argument("--template", "-t", required=True, help="template name or directory")
     _add_options(parser, "template option for generate, build, flash and open_transport")
     parser.add_argument(
