@@ -28,6 +28,7 @@ class Task:
     func: Any  # tvm.tirx.PrimFunc, unscheduled
     inputs: int  # leading parameters the caller passes; the rest are outputs
     calls: int  # how often the model calls it (the task's weight)
+    constants: tuple[Any, ...] = ()  # per input: the model's constant (weights), else None
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,8 @@ class TuningModel:
     tasks: tuple[Task, ...]
 
 
-def _call_sites(main: Any) -> list[tuple[str, int]]:
-    """(kernel name, number of tensor arguments) of every call_tir in ``main``."""
+def _call_sites(main: Any) -> list[tuple[str, tuple[Any, ...]]]:
+    """(kernel name, its arguments: a constant or None) of every call_tir in ``main``."""
     import tvm
     from tvm import relax
 
@@ -49,7 +50,11 @@ def _call_sites(main: Any) -> list[tuple[str, int]]:
 
     def visit(expr: Any) -> None:
         if isinstance(expr, relax.Call) and expr.op.same_as(call_tir):
-            sites.append((expr.args[0].name_hint, len(expr.args[1].fields)))
+            arguments = tuple(
+                field if isinstance(field, tvm.ir.Constant) else None
+                for field in expr.args[1].fields
+            )
+            sites.append((expr.args[0].name_hint, arguments))
 
     relax.analysis.post_order_visit(main.body, visit)
     return sites
@@ -68,12 +73,18 @@ def load(
     relax_module = frontends.load_model(model, input_shapes=input_shapes, input_dtypes=input_dtypes)
     fused = pipeline.fuse(relax_module, target)
     counts: dict[str, int] = {}
-    arity: dict[str, int] = {}
-    for name, inputs in _call_sites(fused["main"]):
+    arguments: dict[str, tuple[Any, ...]] = {}
+    for name, given in _call_sites(fused["main"]):
         counts[name] = counts.get(name, 0) + 1
-        arity[name] = inputs
+        arguments.setdefault(name, given)  # the first call's constants stand for the task
     tasks = tuple(
-        Task(gv.name_hint, fused[gv], arity[gv.name_hint], counts[gv.name_hint])
+        Task(
+            gv.name_hint,
+            fused[gv],
+            len(arguments[gv.name_hint]),
+            counts[gv.name_hint],
+            arguments[gv.name_hint],
+        )
         for gv in fused.get_global_vars()
         if gv.name_hint in counts
     )
@@ -81,22 +92,32 @@ def load(
 
 
 def operator_module(task: Task, func: Any) -> Any:
-    """A Relax module whose main calls ``func`` (a schedule of ``task``) once."""
+    """A Relax module whose main calls ``func`` (a schedule of ``task``) once.
+
+    The model's constants (weights) stay constants, so the kernel reads them from where the
+    model keeps them and they need not travel to the device; the other arguments are inputs.
+    """
     import tvm
     from tvm import relax
 
     buffers = [(tuple(int(d) for d in param.shape), str(param.dtype)) for param in func.params]
     builder = relax.BlockBuilder()
-    params = [
-        relax.Var(f"arg{i}", relax.TensorType(shape, dtype))
-        for i, (shape, dtype) in enumerate(buffers[: task.inputs])
+    constants = list(task.constants) or [None] * task.inputs
+    if all(c is not None for c in constants):
+        constants[0] = None  # an archive needs an input
+    arguments = [
+        constant if constant is not None else relax.Var(f"arg{i}", relax.TensorType(shape, dtype))
+        for i, ((shape, dtype), constant) in enumerate(
+            zip(buffers[: task.inputs], constants, strict=True)
+        )
     ]
+    params = [a for a in arguments if isinstance(a, relax.Var)]
     outputs = [relax.TensorType(shape, dtype) for shape, dtype in buffers[task.inputs :]]
     with builder.function("main", params):
         kernel = builder.add_func(func.with_attr("global_symbol", task.name), task.name)
         with builder.dataflow():
             result = builder.emit_output(
-                relax.call_tir(kernel, params, outputs[0] if len(outputs) == 1 else outputs)
+                relax.call_tir(kernel, arguments, outputs[0] if len(outputs) == 1 else outputs)
             )
         builder.emit_func_output(result)
     return tvm.IRModule(builder.get().functions)
