@@ -93,8 +93,9 @@ def test_qemu_board(archives: dict[str, pathlib.Path], tmp_path: pathlib.Path) -
     }
     _check_good_ones(report)
     by_name = {pathlib.Path(r.archive).stem: r for r in report.results}
-    # Under -icount the device clock counts instructions: repeats agree exactly.
-    assert len({round(t * 1e9) for t in by_name["fast"].times}) == 1  # whole nanoseconds
+    # Under -icount the device clock counts instructions: repeats agree to a timer tick.
+    times = by_name["fast"].times
+    assert max(times) - min(times) <= 1e-3 * min(times)
     assert by_name["fast"].sizes["flash_used"] > 0
 
 
