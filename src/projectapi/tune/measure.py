@@ -38,7 +38,7 @@ from projectapi.project import (
     parse_option_strings,
     prepare_options,
 )
-from projectapi.tensors import TensorLayout, model_layouts, random_input
+from projectapi.tensors import model_layouts, random_input
 from projectapi.tune.database import OK, MeasureResult
 
 STEPS = ("generate", "build", "flash", "measure")
@@ -318,17 +318,16 @@ def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(dict(values), default=str))
 
 
-def same_interface(candidates: list[Candidate]) -> list[TensorLayout]:
-    """The shared input layouts of every candidate; refuses candidates of different models."""
-    layouts = None
+def same_interface(candidates: Sequence[Candidate]) -> None:
+    """Refuse candidates of different models (other input or output names, dtypes, shapes)."""
+    first, expected = None, None
     for candidate in candidates:
         ins, outs = model_layouts(mlf.open(candidate.archive).model())
-        shape = [(t.name, str(t.dtype), t.shape) for t in (*ins, *outs)]
-        if layouts is None:
-            layouts, first, first_ins = shape, candidate, ins
-        elif shape != layouts:
+        layouts = [(t.name, str(t.dtype), t.shape) for t in (*ins, *outs)]
+        if first is None:
+            first, expected = candidate, layouts
+        elif layouts != expected:
             raise MeasureError(
                 f"candidate {candidate.archive} has other inputs or outputs than "
                 f"{first.archive}; candidates must be versions of one model"
             )
-    return first_ins if layouts is not None else []
