@@ -25,6 +25,8 @@ _COMMAND_MODULES = (
     "projectapi.cli.runtime_commands",
     "projectapi.cli.compile_command",
     "projectapi.cli.device_commands",
+    "projectapi.cli.measure_command",
+    "projectapi.cli.tune_command",
 )
 
 # Exit statuses: 128 + the signal number, as shells report a command a signal ended.

@@ -79,6 +79,18 @@ def compile_model(
         model, example_inputs=example_inputs, input_shapes=input_shapes, input_dtypes=input_dtypes
     )
     lowered = pipeline.lower(relax_module, target)
+    return write_archive(lowered, output, name=name, target=target, started=started)
+
+
+def write_archive(
+    lowered: pipeline.Lowered,
+    output: str | os.PathLike[str],
+    *,
+    name: str,
+    target: str,
+    started: float,
+) -> CompiledModel:
+    """The driver and kernel C of a lowered model, packed into an archive at ``output``."""
     adapted = kernels.adapt(lowered.kernel_source, name)
     plan = driver.plan(lowered.main)
     places = memory.layout(plan, adapted.scratch)

@@ -23,7 +23,7 @@ TARGETS = {
     },
     "rv32": {"kind": "c", "march": "rv32imac"},
 }
-_PASS_CONFIG = {"tirx.disable_vectorize": True, "tirx.disable_assert": True}
+PASS_CONFIG = {"tirx.disable_vectorize": True, "tirx.disable_assert": True}
 
 
 @dataclass(frozen=True)
@@ -62,15 +62,15 @@ def make_target(name: str) -> Any:
     return tvm.target.Target(TARGETS[name])
 
 
-def lower(mod: Any, target_name: str) -> Lowered:
-    """Legalize, fuse and plan ``mod``; build its kernels as C."""
+def fuse(mod: Any, target_name: str) -> Any:
+    """Legalize and fuse ``mod``: its kernels as unscheduled PrimFuncs (what tuning searches)."""
     import tvm
     from tvm import relax
 
     target = make_target(target_name)
     _register_c_intrinsics()
     passes = relax.transform
-    fuse = tvm.transform.Sequential(
+    steps = tvm.transform.Sequential(
         [
             passes.LegalizeOps(),
             passes.AnnotateTIROpPattern(),
@@ -80,6 +80,21 @@ def lower(mod: Any, target_name: str) -> Lowered:
             passes.DeadCodeElimination(),
         ]
     )
+    with target, tvm.transform.PassContext(opt_level=3, config=PASS_CONFIG):
+        try:
+            return steps(mod)
+        except Exception as error:
+            raise CompileError(f"TVM could not lower the model: {summary(error)}") from None
+
+
+def plan_and_build(scheduled: Any, target_name: str) -> Lowered:
+    """Plan the memory of a fused module whose kernels are scheduled; build the kernels as C."""
+    import tvm
+    from tvm import relax
+
+    target = make_target(target_name)
+    _register_c_intrinsics()
+    passes = relax.transform
     plan = tvm.transform.Sequential(
         [
             passes.RewriteDataflowReshape(),
@@ -90,9 +105,9 @@ def lower(mod: Any, target_name: str) -> Lowered:
             passes.AttachGlobalSymbol(),
         ]
     )
-    with target, tvm.transform.PassContext(opt_level=3, config=_PASS_CONFIG):
+    with target, tvm.transform.PassContext(opt_level=3, config=PASS_CONFIG):
         try:
-            planned = plan(schedule_kernels(fuse(mod)))
+            planned = plan(scheduled)
         except Exception as error:
             raise CompileError(f"TVM could not lower the model: {summary(error)}") from None
         kernels = tvm.IRModule(
@@ -100,6 +115,19 @@ def lower(mod: Any, target_name: str) -> Lowered:
         )
         source = _build_kernels(kernels, target) if kernels.functions else ""
     return Lowered(planned["main"], source, str(target))
+
+
+def lower(mod: Any, target_name: str) -> Lowered:
+    """Legalize, fuse, schedule (``schedule``) and plan ``mod``; build its kernels as C."""
+    import tvm
+
+    fused = fuse(mod, target_name)
+    with make_target(target_name), tvm.transform.PassContext(opt_level=3, config=PASS_CONFIG):
+        try:
+            scheduled = schedule_kernels(fused)
+        except Exception as error:
+            raise CompileError(f"TVM could not lower the model: {summary(error)}") from None
+    return plan_and_build(scheduled, target_name)
 
 
 def _build_kernels(kernels: Any, target: Any) -> str:
