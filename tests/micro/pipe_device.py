@@ -8,16 +8,10 @@ Used by the end-to-end tests and by ``benchmarks/graph.py``.
 from __future__ import annotations
 
 import pathlib
-import sys
 import tarfile
 from dataclasses import dataclass
 
-from microtvm_kit.process_transport import ProcessTransport
-
-from .transcripts import MLF_DIR
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "runtime"))
-from runtime_testlib import (
+from support.runtime_build import (
     ALL_LIBS,
     C_DIR,
     KNOWN_GENERATED_WARNINGS,
@@ -27,6 +21,10 @@ from runtime_testlib import (
     link_group,
     write_config,
 )
+
+from microtvm_kit.process_transport import ProcessTransport
+
+from .transcripts import MLF_DIR
 
 GRAPH_LIBS = ("graph_executor", "graph_executor_module")
 PACKET_SIZE = 32 * 1024  # room for mnist's graph JSON and params in one message

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from runtime_testlib import (
+from support.runtime_build import (
     C_DIR,
     KNOWN_GENERATED_WARNINGS,
     MLF_DIR,

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 
 import pytest
-from runtime_testlib import C_DIR, RUNTIME_DIR, compile_sanitized, write_config
+from support.runtime_build import C_DIR, RUNTIME_DIR, compile_sanitized, write_config
 
 COMPONENTS = ("common", "memory", "platform/posix")
 

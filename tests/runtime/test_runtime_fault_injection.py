@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import struct
 
-from runtime_testlib import (
+from support.runtime_build import (
     Device,
     cached_device,
     decode_reply,

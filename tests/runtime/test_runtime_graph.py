@@ -9,7 +9,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from runtime_testlib import (
+from support.runtime_build import (
     ALL_LIBS,
     C_DIR,
     GENERATED_CFLAGS,

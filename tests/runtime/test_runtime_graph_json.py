@@ -10,7 +10,7 @@ import pathlib
 import subprocess
 
 import pytest
-from runtime_testlib import C_DIR, compile_sanitized, write_config
+from support.runtime_build import C_DIR, compile_sanitized, write_config
 
 CORPUS = pathlib.Path(__file__).resolve().parents[2] / "fuzz" / "corpus" / "graph_json"
 # Names are read into a buffer of TVM_CRT_MAX_STRLEN_FUNCTION_NAME bytes (with the terminator).

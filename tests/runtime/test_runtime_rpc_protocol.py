@@ -7,7 +7,7 @@ from __future__ import annotations
 import struct
 
 import pytest
-from runtime_testlib import (
+from support.runtime_build import (
     Device,
     cached_device,
     decode_reply,
@@ -221,7 +221,7 @@ def test_copy_roundtrip_and_bounds(dev):
     ptr = alloc(dev, 4000)
     assert ptr != 0
     t = {"data": ptr, "shape": [4000], "dtype": (1, 8, 1)}
-    from runtime_testlib import tensor_bytes
+    from support.runtime_build import tensor_bytes
 
     data = bytes(range(256)) * 7  # contains 0xFF bytes: escaped on the wire
     pkt = rpc(7, tensor_bytes(**t, byte_offset=100) + struct.pack("<Q", len(data)) + data)

@@ -8,14 +8,14 @@ import struct
 
 import numpy as np
 import pytest
-from runtime_testlib import (
+from support.data import TRANSCRIPT_DIR
+from support.runtime_build import (
     MLF_DIR,
     Device,
     cached_device,
     decode_reply,
     load_transcript,
 )
-from support.data import TRANSCRIPT_DIR
 
 # transcript -> model archive whose system library the device links
 CASES = {

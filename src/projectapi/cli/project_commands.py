@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from projectapi import check, client, mlf, project
+from projectapi import client, conformance, mlf, project
 from projectapi.cli import output
 from projectapi.cli.parsing import add_command, add_json
 from projectapi.server import ProjectOption
@@ -82,25 +82,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         add_timeout(command)
         command.set_defaults(func=_run_method, method=method)
 
-    conformance = add_command(
+    check_parser = add_command(
         subparsers,
         "check",
         "run the Project API conformance checks against a project's server",
         "projectapi check echo\nprojectapi check proj -o verbose=true",
     )
-    conformance.add_argument("project", metavar="DIR_OR_TEMPLATE", help=_PROJECT_HELP)
-    _add_options(conformance, "open_transport options for the transport checks")
-    conformance.add_argument(
+    check_parser.add_argument("project", metavar="DIR_OR_TEMPLATE", help=_PROJECT_HELP)
+    _add_options(check_parser, "open_transport options for the transport checks")
+    check_parser.add_argument(
         "--timeout",
         "--reply-timeout",
         dest="reply_timeout",
         type=float,
-        default=check.REPLY_TIMEOUT_SEC,
+        default=conformance.REPLY_TIMEOUT_SEC,
         metavar="SECONDS",
         help="how long the server may take to answer a request (default: %(default)g)",
     )
-    add_json(conformance)
-    conformance.set_defaults(func=_check)
+    add_json(check_parser)
+    check_parser.set_defaults(func=_check)
 
 
 def _add_options(parser: argparse.ArgumentParser, what: str) -> None:
@@ -279,8 +279,8 @@ def _memory_line(memory: dict[str, Any] | None) -> str:
 def _check(args: argparse.Namespace) -> int:
     """``check``: the conformance table; exit status 1 if any check failed."""
     project_dir = project.find_project_dir(args.project)
-    results = check.run_checks(project_dir, args.option_strings, args.reply_timeout)
-    counts = {status: sum(r.status == status for r in results) for status in check.STATUSES}
+    results = conformance.run_checks(project_dir, args.option_strings, args.reply_timeout)
+    counts = {status: sum(r.status == status for r in results) for status in conformance.STATUSES}
     data = {
         "project_dir": str(project_dir),
         "passed": counts["fail"] == 0,

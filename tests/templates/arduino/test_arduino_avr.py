@@ -12,7 +12,7 @@ import pytest
 from host.host_testlib import archive, assert_matches, check_standalone, reference
 from library.library_testlib import write_reference_input
 
-from projectapi import check, project, server
+from projectapi import conformance, project, server
 
 from .arduino_testlib import TEMPLATE_DIR, require_avr_tools, template_modules
 
@@ -118,6 +118,6 @@ def test_standalone_sketch_on_simavr_matches_reference(tmp_path) -> None:
         result = check_standalone(generated, NAME, repeat=2)
     # simavr's time is the emulated 16 MHz clock: the int8 dense layer takes milliseconds.
     assert 1e-4 < result.fastest_seconds < 1.0
-    results = check.run_checks(tmp_path / "p")
+    results = conformance.run_checks(tmp_path / "p")
     assert [r for r in results if r.status == "fail"] == []
     assert any(r.name == "transport round trip" and r.status == "pass" for r in results)

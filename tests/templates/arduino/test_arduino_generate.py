@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from host.host_testlib import archive
 
-from projectapi import check, project
+from projectapi import conformance, project
 
 from .arduino_testlib import TEMPLATE_DIR
 
@@ -135,7 +135,7 @@ def test_serial_transport_over_a_pty(tmp_path) -> None:
             while len(got) < 4:
                 got += transport.read(4 - len(got), 5.0)
             assert got == b"PAO1"
-        results = check.run_checks(tmp_path / "p", [f"port={os.ttyname(slave)}"])
+        results = conformance.run_checks(tmp_path / "p", [f"port={os.ttyname(slave)}"])
         assert [r for r in results if r.status == "fail"] == []
     finally:
         os.close(master)

@@ -8,7 +8,7 @@ import pathlib
 import pytest
 
 import microtvm_kit
-from projectapi import check, project
+from projectapi import conformance, project
 
 _TEMPLATES = project.TEMPLATES_DIR
 
@@ -22,19 +22,19 @@ def generated(tmp_path: pathlib.Path, mlf: pathlib.Path) -> pathlib.Path:
     return target
 
 
-def _failures(results: list[check.CheckResult]) -> list[check.CheckResult]:
+def _failures(results: list[conformance.CheckResult]) -> list[conformance.CheckResult]:
     return [result for result in results if result.status == "fail"]
 
 
 def test_template_passes_the_conformance_checks() -> None:
-    results = check.run_checks("echo")
+    results = conformance.run_checks("echo")
     assert _failures(results) == []
     skipped = {result.name for result in results if result.status == "skip"}
     assert "transport round trip" in skipped  # a template has no transport
 
 
 def test_generated_project_passes_every_check_including_the_echo(generated) -> None:
-    results = {result.name: result for result in check.run_checks(generated)}
+    results = {result.name: result for result in conformance.run_checks(generated)}
     assert _failures(list(results.values())) == []
     assert all(result.status == "pass" for result in results.values())
     assert "echoed back" in results["transport round trip"].detail

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from host.host_testlib import archive, reference
 
-from projectapi import check, cli, project, server
+from projectapi import cli, conformance, project, server
 
 from .library_testlib import HERE, check_reply, write_reference_input
 
@@ -121,7 +121,7 @@ def test_cli_library(tmp_path, capsys) -> None:
 
 @pytest.mark.parametrize("template", ["host", "echo"])
 def test_check_covers_generate_library(template: str) -> None:
-    results = {r.name: r for r in check.run_checks(template)}
+    results = {r.name: r for r in conformance.run_checks(template)}
     assert all(r.status != "fail" for r in results.values()), results
     library_check = results["generate_library is served as server_info says"]
     assert library_check.status == "pass"

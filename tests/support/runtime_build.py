@@ -14,12 +14,11 @@ import subprocess
 import tarfile
 import time
 
+import microtvm_kit
 from support.data import MLF_DIR
 
-import microtvm_kit
-
 RUNTIME_DIR = microtvm_kit.RUNTIME_DIR
-C_DIR = pathlib.Path(__file__).resolve().parent / "c"
+C_DIR = pathlib.Path(__file__).resolve().parents[1] / "runtime" / "c"
 JOBS = str(max(2, os.cpu_count() or 2))
 
 # Warnings the generated code is known to produce (docs/generated-code.md).
