@@ -8,7 +8,9 @@ describes exactly). The planned main is then turned into plain C by ``driver``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,29 +64,40 @@ def make_target(name: str) -> Any:
     return tvm.target.Target(TARGETS[name])
 
 
+@contextlib.contextmanager
+def _lowering(target_name: str) -> Iterator[Any]:
+    """The target and pass context every lowering step runs in; TVM's errors become
+    CompileError (ours pass through)."""
+    import tvm
+
+    target = make_target(target_name)
+    _register_c_intrinsics()
+    with target, tvm.transform.PassContext(opt_level=3, config=PASS_CONFIG):
+        try:
+            yield target
+        except CompileError:
+            raise
+        except Exception as error:
+            raise CompileError(f"TVM could not lower the model: {summary(error)}") from None
+
+
 def fuse(mod: Any, target_name: str) -> Any:
     """Legalize and fuse ``mod``: its kernels as unscheduled PrimFuncs (what tuning searches)."""
     import tvm
     from tvm import relax
 
-    target = make_target(target_name)
-    _register_c_intrinsics()
     passes = relax.transform
-    steps = tvm.transform.Sequential(
-        [
-            passes.LegalizeOps(),
-            passes.AnnotateTIROpPattern(),
-            passes.FoldConstant(),
-            passes.FuseOps(),
-            passes.FuseTIR(),
-            passes.DeadCodeElimination(),
-        ]
-    )
-    with target, tvm.transform.PassContext(opt_level=3, config=PASS_CONFIG):
-        try:
-            return steps(mod)
-        except Exception as error:
-            raise CompileError(f"TVM could not lower the model: {summary(error)}") from None
+    with _lowering(target_name):
+        return tvm.transform.Sequential(
+            [
+                passes.LegalizeOps(),
+                passes.AnnotateTIROpPattern(),
+                passes.FoldConstant(),
+                passes.FuseOps(),
+                passes.FuseTIR(),
+                passes.DeadCodeElimination(),
+            ]
+        )(mod)
 
 
 def plan_and_build(scheduled: Any, target_name: str) -> Lowered:
@@ -92,24 +105,18 @@ def plan_and_build(scheduled: Any, target_name: str) -> Lowered:
     import tvm
     from tvm import relax
 
-    target = make_target(target_name)
-    _register_c_intrinsics()
     passes = relax.transform
-    plan = tvm.transform.Sequential(
-        [
-            passes.RewriteDataflowReshape(),
-            passes.ToNonDataflow(),
-            passes.RemovePurityChecking(),
-            passes.CallTIRRewrite(),
-            passes.StaticPlanBlockMemory(),
-            passes.AttachGlobalSymbol(),
-        ]
-    )
-    with target, tvm.transform.PassContext(opt_level=3, config=PASS_CONFIG):
-        try:
-            planned = plan(scheduled)
-        except Exception as error:
-            raise CompileError(f"TVM could not lower the model: {summary(error)}") from None
+    with _lowering(target_name) as target:
+        planned = tvm.transform.Sequential(
+            [
+                passes.RewriteDataflowReshape(),
+                passes.ToNonDataflow(),
+                passes.RemovePurityChecking(),
+                passes.CallTIRRewrite(),
+                passes.StaticPlanBlockMemory(),
+                passes.AttachGlobalSymbol(),
+            ]
+        )(scheduled)
         kernels = tvm.IRModule(
             {gv: f for gv, f in planned.functions.items() if isinstance(f, tvm.tirx.PrimFunc)}
         )
@@ -119,14 +126,9 @@ def plan_and_build(scheduled: Any, target_name: str) -> Lowered:
 
 def lower(mod: Any, target_name: str) -> Lowered:
     """Legalize, fuse, schedule (``schedule``) and plan ``mod``; build its kernels as C."""
-    import tvm
-
     fused = fuse(mod, target_name)
-    with make_target(target_name), tvm.transform.PassContext(opt_level=3, config=PASS_CONFIG):
-        try:
-            scheduled = schedule_kernels(fused)
-        except Exception as error:
-            raise CompileError(f"TVM could not lower the model: {summary(error)}") from None
+    with _lowering(target_name):
+        scheduled = schedule_kernels(fused)
     return plan_and_build(scheduled, target_name)
 
 
