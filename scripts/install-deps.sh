@@ -29,4 +29,4 @@ fi
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test,compile,compile-test,pyocd]"
+.venv/bin/python -m pip install -q -e ".[test,compile,compile-test,pyocd,farm]"
