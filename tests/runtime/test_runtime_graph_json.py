@@ -25,7 +25,7 @@ def checker(tmp_path_factory) -> pathlib.Path:
     compile_sanitized(
         exe,
         C_DIR / "graph_json_check.c",
-        ("common", "memory", "platform/posix", "graph_executor"),
+        ("common", "memory", "platform/posix", "graph_executor", "graph_executor_module"),
         write_config(root / "cfg"),
         defines=["TVM_PLATFORM_POSIX_USE_MALLOC"],
     )
@@ -77,6 +77,25 @@ def test_corpus_runs_clean_and_regression_seeds_are_refused(checker):
 )
 def test_string_escapes_decode_to_utf8(checker, tmp_path, literal, name):
     assert _check_text(checker, tmp_path, _graph(literal)) == f"ok {name},f"
+
+
+@pytest.mark.parametrize(
+    ("literal", "name"),
+    [
+        ('a\\/b\\"c\\\\d\\t', 'a/b"c\\d\t'),
+        ("caf\\u00e9 \\u001f", "café \x1f"),
+        ("plain", "plain"),
+    ],
+)
+def test_input_info_is_json_whatever_the_input_names(checker, tmp_path, literal, name):
+    path = tmp_path / "graph.json"
+    path.write_bytes(_graph(literal))
+    r = subprocess.run([checker, "--input-info", path], capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")[-3000:]
+    line = r.stdout.decode("utf-8").strip()
+    assert line.startswith("info "), line
+    info = json.loads(line[len("info ") :])
+    assert list(info["shape"]) == [name] and list(info["dtype"]) == [name]
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,16 @@
 /*
  * Feeds graph JSON files to TVMGraphExecutor_Create, one line per file on stdout:
  *   graph_json_check FILE...   ->   "ok NAME,NAME,..." (node names) or "error MESSAGE"
+ *   graph_json_check --input-info FILE...   ->   "info JSON" (the executor module's
+ *   get_input_info reply) or "error MESSAGE"
  * Operators resolve to "op", a function that does nothing, so valid graphs are also run.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <tvm/runtime/crt/crt.h>
 #include <tvm/runtime/crt/graph_executor.h>
+#include <tvm/runtime/crt/graph_executor_module.h>
 #include <tvm/runtime/crt/internal/common.h>
 #include <tvm/runtime/crt/module.h>
 #include <tvm/runtime/crt/platform.h>
@@ -56,17 +60,52 @@ static void Check(TVMModuleHandle mod, const char* text, size_t len) {
   TVMGraphExecutor_Release(ex);
 }
 
+/* Creates the executor module as the host would (tvm.graph_executor.create), prints its
+ * get_input_info reply. */
+static void InputInfo(TVMModuleHandle mod, const char* text, size_t len) {
+  TVMFunctionHandle create = NULL, info = NULL;
+  char* str = (char*)malloc(len + 1); /* a Str argument ends with a NUL */
+  TVMValue args[4], ret;
+  int codes[4] = {kTVMStr, kTVMModuleHandle, kTVMArgInt, kTVMArgInt}, ret_code = 0;
+  if (!str) return;
+  memcpy(str, text, len);
+  str[len] = '\0';
+  args[0].v_str = str;
+  args[1].v_handle = mod;
+  args[2].v_int64 = kDLCPU;
+  args[3].v_int64 = 0;
+  if (TVMFuncGetGlobal("tvm.graph_executor.create", &create) ||
+      TVMFuncCall(create, args, codes, 4, &ret, &ret_code)) {
+    printf("error %s\n", TVMGetLastError());
+    free(str);
+    return;
+  }
+  if (TVMModGetFunction(ret.v_handle, "get_input_info", 0, &info) ||
+      TVMFuncCall(info, args, codes, 0, &ret, &ret_code)) {
+    printf("error %s\n", TVMGetLastError());
+  } else {
+    printf("info %s\n", ret.v_str);
+  }
+  free(str);
+}
+
 int main(int argc, char** argv) {
   TVMModuleHandle mod = NULL;
+  int info = argc > 1 && strcmp(argv[1], "--input-info") == 0;
   int i;
-  if (TVMPlatformInitialize() || TVMInitializeRuntime() || TVMModCreateFromCModule(&kModule, &mod)) {
+  if (TVMPlatformInitialize() || TVMInitializeRuntime() || TVMModCreateFromCModule(&kModule, &mod) ||
+      TVMGraphExecutorModule_Register()) {
     return 2;
   }
-  for (i = 1; i < argc; i++) {
+  for (i = 1 + info; i < argc; i++) {
     size_t len = 0;
     char* text = ReadFile(argv[i], &len);
     if (!text) return 3;
-    Check(mod, text, len);
+    if (info) {
+      InputInfo(mod, text, len);
+    } else {
+      Check(mod, text, len);
+    }
     free(text);
   }
   return 0;

@@ -1,6 +1,7 @@
 /* The shell shared by the executors' RPC modules (internal/executor_module.h). */
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <tvm/runtime/c_runtime_api.h>
 #include <tvm/runtime/crt/internal/common.h>
 #include <tvm/runtime/crt/internal/executor_module.h>
@@ -79,6 +80,35 @@ static const char* DTypeName(DLDataType t, char* buf, size_t n) {
   return buf;
 }
 
+/* Appends `text` to json[*pos..n) as a JSON string: quotes, backslashes and control bytes escaped
+ * (UTF-8 passes through), so any input name gives valid JSON. Returns -1 when it does not fit. */
+static int AppendJsonString(char* json, size_t n, size_t* pos, const char* text) {
+  static const char kHex[] = "0123456789abcdef";
+  const unsigned char* c;
+  if (*pos + 1 >= n) return -1;
+  json[(*pos)++] = '"';
+  for (c = (const unsigned char*)text; *c; c++) {
+    if (*c == '"' || *c == '\\') {
+      if (*pos + 2 >= n) return -1;
+      json[(*pos)++] = '\\';
+      json[(*pos)++] = (char)*c;
+    } else if (*c < 0x20) {
+      if (*pos + 6 >= n) return -1;
+      memcpy(json + *pos, "\\u00", 4);
+      json[*pos + 4] = kHex[*c >> 4];
+      json[*pos + 5] = kHex[*c & 15];
+      *pos += 6;
+    } else {
+      if (*pos + 1 >= n) return -1;
+      json[(*pos)++] = (char)*c;
+    }
+  }
+  if (*pos + 1 >= n) return -1;
+  json[(*pos)++] = '"';
+  json[*pos] = '\0';
+  return 0;
+}
+
 /* Str: {"shape": {"name": [dims]}, "dtype": {"name": "float32"}} for every input. */
 int TVMExecutorModule_GetInputInfo(TVMValue* args, int* codes, int num_args, TVMValue* ret,
                                    int* ret_code, void* res) {
@@ -104,7 +134,11 @@ int TVMExecutorModule_GetInputInfo(TVMValue* args, int* codes, int num_args, TVM
     APPEND(pass == 0 ? "{\"shape\": {" : "}, \"dtype\": {");
     for (i = 0; i < m->ops->num_inputs(m->executor); i++) {
       const DLTensor* t = &m->ops->input(m->executor, i)->dl_tensor;
-      APPEND("%s\"%s\": ", i ? ", " : "", m->ops->input_name(m->executor, i));
+      if (i) APPEND(", ");
+      if (AppendJsonString(json, sizeof(json), &pos, m->ops->input_name(m->executor, i))) {
+        return TVMAPIErrorf("get_input_info: description longer than %d bytes", (int)sizeof(json));
+      }
+      APPEND(": ");
       if (pass == 0) {
         APPEND("[");
         for (d = 0; d < t->ndim; d++) APPEND("%s%ld", d ? ", " : "", (long)t->shape[d]);
