@@ -10,7 +10,7 @@ import importlib
 import pathlib
 from typing import Any
 
-from projectapi.devices.errors import DeviceError, FlashError, FlashToolMissingError, NoProbeError
+from microtvm_kit.errors import FlashError, FlashToolMissingError, NoProbeError
 
 INSTALL_HINT = "install it: pip install 'projectapi[pyocd]' (or pip install pyocd)"
 
@@ -34,7 +34,7 @@ def probe_ids() -> list[str]:
 
 def flash(image: pathlib.Path, target: str, probe_id: str | None = None) -> None:
     """Write ``image`` (ELF or hex) to the chip, then reset it. Raises FlashToolMissingError,
-    NoProbeError, DeviceError (several probes, none chosen) or FlashError."""
+    NoProbeError or FlashError (also when several probes are attached and none is chosen)."""
     connect, programmer, pyocd_error = _pyocd()
     if not image.is_file():
         raise FlashError(f"no image to flash at {image}: build the project first")
@@ -50,7 +50,7 @@ def flash(image: pathlib.Path, target: str, probe_id: str | None = None) -> None
             + ": plug the board in (USB cable to its debug port) and check `projectapi device list`"
         )
     if len(probes) > 1:
-        raise DeviceError(f"several debug probes attached ({', '.join(probes)}): choose one")
+        raise FlashError(f"several debug probes attached ({', '.join(probes)}): choose one")
     try:
         with connect.session_with_chosen_probe(
             blocking=False, unique_id=probes[0], target_override=target
