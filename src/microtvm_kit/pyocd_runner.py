@@ -13,6 +13,7 @@ from typing import Any
 from microtvm_kit.errors import FlashError, FlashToolMissingError, NoProbeError
 
 INSTALL_HINT = "install it: pip install 'projectapi[pyocd]' (or pip install pyocd)"
+PACK_HINT = "pyocd pack install <part>, e.g. pyocd pack install stm32f401re"
 
 
 def _pyocd() -> tuple[Any, Any, Any]:
@@ -58,4 +59,7 @@ def flash(image: pathlib.Path, target: str, probe_id: str | None = None) -> None
             programmer(session).program(str(image))
             session.target.reset()
     except pyocd_error as error:
-        raise FlashError(f"pyOCD could not flash {image} to {target}: {error}") from None
+        hint = ""
+        if f"Target type {target} not recognized" in str(error):
+            hint = f" (targets outside pyOCD's built-in list come in CMSIS packs: {PACK_HINT})"
+        raise FlashError(f"pyOCD could not flash {image} to {target}: {error}{hint}") from None
