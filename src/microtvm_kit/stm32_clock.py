@@ -67,26 +67,32 @@ class Stm32Clock:
 
     @property
     def vco_in_hz(self) -> int:
+        """The PLL's input: the source over M."""
         return self.source_hz // self.pll_m
 
     @property
     def vco_out_hz(self) -> int:
+        """The VCO: its input times N."""
         return self.vco_in_hz * self.pll_n
 
     @property
     def sysclk_hz(self) -> int:
+        """SYSCLK (= HCLK): the VCO over P."""
         return self.vco_out_hz // self.pll_p
 
     @property
     def pll48_hz(self) -> int:
+        """The 48 MHz domain (USB, SDIO): the VCO over Q."""
         return self.vco_out_hz // self.pll_q
 
     @property
     def apb1_hz(self) -> int:
+        """The APB1 bus clock."""
         return self.sysclk_hz // self.apb1_div
 
     @property
     def apb2_hz(self) -> int:
+        """The APB2 bus clock."""
         return self.sysclk_hz // self.apb2_div
 
     def bus_hz(self, bus: str) -> int:
