@@ -156,6 +156,18 @@ class NotBuiltError(ServerError):
     """A call needs the built project (flash, open_transport) and there is none yet."""
 
 
+class FlashError(ServerError):
+    """Writing the image to a board failed; the message holds the flash tool's own words."""
+
+
+class NoProbeError(FlashError):
+    """The flash tool found no debug probe attached."""
+
+
+class FlashToolMissingError(ToolchainMissingError):
+    """The flash tool (pyOCD, OpenOCD) is not installed; the message says how to install it."""
+
+
 # The errors a client rebuilds by the name in a SERVER_ERROR reply.
 WIRE_ERRORS = {
     cls.__name__: cls
@@ -176,5 +188,8 @@ WIRE_ERRORS = {
         FirmwareTooBigError,
         NotGeneratedError,
         NotBuiltError,
+        FlashError,
+        NoProbeError,
+        FlashToolMissingError,
     )
 }

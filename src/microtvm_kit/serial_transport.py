@@ -4,8 +4,8 @@ pyserial opens, configures (raw, 8N1, the baud rate, an exclusive lock) and driv
 imported only when a port is opened, so this module stays importable without it (pyserial is a
 dependency of projectapi, so a project served by projectapi's Python has it).
 
-``read`` and ``write`` follow the transport contract of ``microtvm_kit.transport``, with pyserial
-doing the waiting: when the port goes away (a board unplugged, QEMU gone) they raise
+``read`` and ``write`` follow the transport contract of ``microtvm_kit.transport`` (its deadline
+loop over the port's descriptor, which pyserial opened and configured): when the port goes away (a board unplugged, QEMU gone) they raise
 ``TransportClosedError``. A port that cannot be opened is a ``TransportOpenError``; a missing
 pyserial a ``ToolchainMissingError``; no attached port matching a selection a
 ``BoardNotFoundError``.
@@ -13,10 +13,11 @@ pyserial a ``ToolchainMissingError``; no attached port matching a selection a
 
 import contextlib
 import importlib
+import os
 from typing import Any, Iterable, List, Optional, Tuple
 
 from microtvm_kit import errors
-from microtvm_kit.transport import Transport, check_timeout
+from microtvm_kit.transport import FdTransport
 
 DEFAULT_BAUDRATE = 115200
 _PYSERIAL_MISSING = (
@@ -81,16 +82,17 @@ def find_port(serial_number: Optional[str] = None, vid_pid: Optional[str] = None
     )
 
 
-class SerialTransport(Transport):
-    """Carry transport bytes over one serial port through pyserial."""
+class SerialTransport(FdTransport):
+    """Carry transport bytes over one serial port: pyserial opens and configures it, the
+    transport's own deadline loop (``select`` and one non-blocking read or write per wake-up)
+    moves the bytes, so no call reconfigures the port for its timeout."""
 
     def __init__(self, port: str, baudrate: int = DEFAULT_BAUDRATE) -> None:
         """Remember the port (a device path such as /dev/ttyACM0) and its baud rate."""
+        super().__init__()
         self.port = port
         self.baudrate = baudrate
         self._serial = None  # type: Any
-        self._errors = ()  # type: tuple  # pyserial's exceptions, once it is imported
-        self._timeout_error = None  # type: Any
 
     @property
     def is_open(self) -> bool:
@@ -100,64 +102,58 @@ class SerialTransport(Transport):
     def open(self) -> None:
         """Open and configure the port (TransportOpenError naming the port if that fails)."""
         if self._serial is not None:
-            raise errors.TransportOpenError("serial port {} is already open; close it first".format(self.port))
+            raise errors.TransportOpenError(
+                "serial port {} is already open; close it first".format(self.port)
+            )
         serial = import_pyserial()
         try:
             self._serial = serial.Serial(
-                self.port, self.baudrate, timeout=None, write_timeout=None, exclusive=True
+                self.port, self.baudrate, timeout=0, write_timeout=0, exclusive=True
             )
         except (serial.SerialException, ValueError) as error:
             raise errors.TransportOpenError(
                 "cannot open serial port {}: {}".format(self.port, error)
             ) from None
-        self._errors = (serial.SerialException, OSError)
-        self._timeout_error = serial.SerialTimeoutException
-
-    def read(self, n: int, timeout_sec: Optional[float]) -> bytes:
-        """Return 1 to ``n`` bytes from the port (timeouts as in the module docstring)."""
-        if n < 1:
-            raise ValueError("read size must be at least 1 byte, got {}".format(n))
-        check_timeout(timeout_sec)
-        port = self._live_port()
-        try:
-            if port.timeout != timeout_sec:
-                port.timeout = timeout_sec
-            data = port.read(1)
-            if not data:
-                raise errors.IoTimeoutError()
-            waiting = min(n - 1, port.in_waiting)
-            return data + port.read(waiting) if waiting else data
-        except self._errors as error:
-            raise self._closed(error) from None
-
-    def write(self, data: bytes, timeout_sec: Optional[float]) -> None:
-        """Send every byte of ``data`` to the port (timeouts as in the module docstring)."""
-        check_timeout(timeout_sec)
-        port = self._live_port()
-        try:
-            if port.write_timeout != timeout_sec:
-                port.write_timeout = timeout_sec
-            written = port.write(data)
-        except self._errors as error:
-            if isinstance(error, self._timeout_error):
-                raise errors.IoTimeoutError() from None
-            raise self._closed(error) from None
-        if written is not None and written < len(data):  # timeout 0: pyserial writes once
-            raise errors.IoTimeoutError()
+        fd = self._serial.fileno()
+        os.set_blocking(fd, False)
+        self.read_fd = self.write_fd = fd
 
     def close(self) -> None:
         """Close the port; closing a closed transport does nothing."""
         port, self._serial = self._serial, None
+        super().close()
         if port is not None:
-            with contextlib.suppress(*self._errors):  # the device may already be gone
+            with contextlib.suppress(OSError, ValueError):  # the device may already be gone
                 port.close()
 
-    def _live_port(self) -> Any:
+    def _fd(self, for_write: bool) -> int:
         if self._serial is None:
             raise errors.TransportClosedError("serial port {} is not open".format(self.port))
-        return self._serial
+        return super()._fd(for_write)
+
+    def _wait_ready(self, for_write: bool, timeout: Optional[float]) -> bool:
+        try:
+            return super()._wait_ready(for_write, timeout)
+        except (OSError, ValueError) as error:  # ValueError: the descriptor is gone
+            raise self._closed(error) from None
+
+    def _read_ready(self, n: int) -> bytes:
+        try:
+            return super()._read_ready(n)
+        except errors.TransportClosedError as error:
+            raise self._closed(error) from None
+
+    def _write_ready(self, data: memoryview) -> int:
+        try:
+            return super()._write_ready(data)
+        except errors.TransportClosedError as error:
+            raise self._closed(error) from None
 
     def _closed(self, error: Exception) -> errors.TransportClosedError:
+        data = getattr(error, "data", None)
+        reason = data.get("reason") if isinstance(data, dict) else None
         return errors.TransportClosedError(
-            "serial port {} went away (device unplugged or closed): {}".format(self.port, error)
+            "serial port {} went away (device unplugged or closed): {}".format(
+                self.port, reason or "end of file or hang-up"
+            )
         )

@@ -11,9 +11,9 @@ import sys
 
 import pytest
 
+from microtvm_kit import openocd_runner, pyocd_runner
+from microtvm_kit.errors import FlashError, FlashToolMissingError, NoProbeError
 from projectapi.cli import main
-from projectapi.devices import openocd_runner, pyocd_runner
-from projectapi.devices.errors import FlashError, FlashToolMissingError, NoProbeError
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_pyocd_missing_says_how_to_install(tmp_path) -> None:
     """In a Python where pyOCD cannot be imported (blocked in sys.modules)."""
     code = (
         "import sys, pathlib; sys.modules['pyocd'] = None\n"
-        "from projectapi.devices import pyocd_runner\n"
+        "from microtvm_kit import pyocd_runner\n"
         "pyocd_runner.flash(pathlib.Path('x.elf'), 'nrf51')\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

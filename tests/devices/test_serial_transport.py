@@ -81,11 +81,16 @@ def test_unplugging_ends_a_blocking_read(pty_pair) -> None:
         transport.read(1, 0)
 
 
-def test_bad_arguments_and_ports() -> None:
+def test_bad_arguments_and_ports(pty_pair) -> None:
     with pytest.raises(TransportOpenError, match="cannot open serial port /nonexistent/tty"):
         serial_transport.SerialTransport("/nonexistent/tty").open()
+    transport, _ = pty_pair
     with pytest.raises(ValueError, match="timeout"):
-        serial_transport.check_timeout(-1)
+        transport.read(1, -1)
+    with pytest.raises(ValueError, match="timeout"):
+        transport.write(b"x", -1)
+    with pytest.raises(ValueError, match="read size"):
+        transport.read(0, 1.0)
 
 
 def test_missing_pyserial_names_the_fix(monkeypatch) -> None:

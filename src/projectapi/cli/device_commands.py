@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from microtvm_kit import openocd_runner, pyocd_runner
 from projectapi.cli import output
 from projectapi.cli.parsing import add_command, add_json
-from projectapi.devices import discovery, openocd_runner, pyocd_runner
+from projectapi.devices import discovery
 
 _COLUMNS = ("device", "vid_pid", "serial_number", "kind", "boards", "description")
 

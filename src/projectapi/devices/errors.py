@@ -1,4 +1,8 @@
-"""Errors a user can cause with real devices: each names what to plug in, install or choose."""
+"""Errors a user can cause with real devices: each names what to plug in, install or choose.
+
+The flash errors are the project side's (``microtvm_kit.errors``), since a template's ``flash``
+runs the same runners inside a generated project.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,3 @@ from projectapi.errors import ProjectAPIError
 
 class DeviceError(ProjectAPIError):
     """No device, or more than one, matches what was asked for."""
-
-
-class NoProbeError(DeviceError):
-    """The flash tool found no debug probe attached."""
-
-
-class FlashToolMissingError(DeviceError):
-    """The flash tool is not installed; the message says how to install it."""
-
-
-class FlashError(DeviceError):
-    """The flash tool ran and failed; the message holds its own words."""

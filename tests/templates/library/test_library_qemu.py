@@ -9,14 +9,18 @@ import time
 
 import pytest
 from host.host_testlib import archive, reference
-from qemu.qemu_testlib import TEMPLATE_DIR, require_tools, template_modules
+from qemu.qemu_testlib import (
+    FIRMWARE_DIR,
+    load_boards,
+    require_tools,
+    template_modules,
+)
 
 from projectapi import project
 
 from .library_testlib import HERE, check_reply, write_reference_input
 
 boards, qemu_transport, _ = template_modules()
-FIRMWARE_DIR = TEMPLATE_DIR / "firmware"
 # One board of each CPU family.
 CASES = [
     ("mps2-an385", "qnn_dense_int8_aot_c"),
@@ -82,7 +86,7 @@ def read_reply(board, image, nbytes: int, timeout: float = 60.0) -> bytes:
 @pytest.mark.parametrize(("board_name", "name"), CASES)
 def test_bare_metal_program_produces_reference(board_name: str, name: str, tmp_path) -> None:
     require_tools(board_name)
-    board = boards.load_boards()[board_name]
+    board = load_boards()[board_name]
     with project.TemplateProject("qemu") as template:
         assert "library" in template.generates
         library_dir = template.generate_library(

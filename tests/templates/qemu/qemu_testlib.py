@@ -11,9 +11,12 @@ import sys
 
 import pytest
 
+import microtvm_kit
 from projectapi.project import TEMPLATES_DIR, GeneratedProject, TemplateProject
 
 TEMPLATE_DIR = TEMPLATES_DIR / "qemu"
+# The board layer of the bare-metal templates (a project's firmware/ folder).
+FIRMWARE_DIR = pathlib.Path(microtvm_kit.FIRMWARE_C_DIR) / "bare_metal"
 BOARDS = json.loads((TEMPLATE_DIR / "boards.json").read_text())
 BOARD_NAMES = sorted(BOARDS)
 # Emulations of boards users own: tested over the pseudo-terminal (serial port) path, in
@@ -27,17 +30,26 @@ _TOOLS = {
 
 
 def template_modules():
-    """The template's own modules (boards, qemu_transport, firmware_report), importable here.
+    """The modules a QEMU project runs on: the boards table (``mcu_boards``), the template's
+    own ``qemu_transport`` (importable here), and ``firmware_report``.
 
-    They import ``microtvm_kit.server``, installed with projectapi and copied into projects.
+    The template's module imports ``microtvm_kit``, installed with projectapi and copied into
+    projects.
     """
     if str(TEMPLATE_DIR) not in sys.path:
         sys.path.insert(0, str(TEMPLATE_DIR))
-    import boards
-    import firmware_report
     import qemu_transport
 
-    return boards, qemu_transport, firmware_report
+    from microtvm_kit import firmware_report, mcu_boards
+
+    return mcu_boards, qemu_transport, firmware_report
+
+
+def load_boards():
+    """The QEMU template's boards table."""
+    from microtvm_kit import mcu_boards
+
+    return mcu_boards.load_boards(TEMPLATE_DIR / "boards.json")
 
 
 def require_tools(board: str) -> None:

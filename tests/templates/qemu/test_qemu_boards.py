@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from .qemu_testlib import BOARD_NAMES, TEMPLATE_DIR, template_modules
+from .qemu_testlib import BOARD_NAMES, FIRMWARE_DIR, load_boards, template_modules
 
 boards, _, _ = template_modules()
-TABLE = boards.load_boards()
+TABLE = load_boards()
 
 
 def test_table_has_the_required_boards() -> None:
@@ -34,7 +34,7 @@ def test_board_flags_and_limits(name: str) -> None:
 @pytest.mark.parametrize("name", BOARD_NAMES)
 def test_linker_script_is_filled_in(name: str) -> None:
     board = TABLE[name]
-    script = board.linker_script((TEMPLATE_DIR / "firmware" / "link.ld.in").read_text(), 4096)
+    script = board.linker_script((FIRMWARE_DIR / "link.ld.in").read_text(), 4096)
     assert not re.search(r"@[A-Z_]+@", script)  # every placeholder replaced
     assert f"LENGTH = {board.flash.size}" in script
     assert f"LENGTH = {board.ram.size}" in script

@@ -8,10 +8,16 @@ import time
 
 import pytest
 
-from .qemu_testlib import BOARD_NAMES, TEMPLATE_DIR, qemu_pids, require_tools, template_modules
+from .qemu_testlib import (
+    BOARD_NAMES,
+    FIRMWARE_DIR,
+    load_boards,
+    qemu_pids,
+    require_tools,
+    template_modules,
+)
 
 boards, qemu_transport, _ = template_modules()
-FIRMWARE_DIR = TEMPLATE_DIR / "firmware"
 ECHO_SOURCE = pathlib.Path(__file__).with_name("echo_firmware.c")
 
 
@@ -51,7 +57,7 @@ def build_echo(board, out_dir: pathlib.Path) -> pathlib.Path:
 def echo_image(request, tmp_path_factory):
     """(board, echo firmware image) for each board, built once."""
     require_tools(request.param)
-    board = boards.load_boards()[request.param]
+    board = load_boards()[request.param]
     return board, build_echo(board, tmp_path_factory.mktemp(request.param))
 
 
@@ -106,7 +112,7 @@ def test_qemu_start_failure_reports_stderr(echo_image) -> None:
 @pytest.mark.slow
 def test_image_qemu_cannot_load_is_reported_on_first_read(tmp_path) -> None:
     require_tools("mps2-an385")
-    board = boards.load_boards()["mps2-an385"]
+    board = load_boards()["mps2-an385"]
     bogus = tmp_path / "not-an-image.elf"
     bogus.write_bytes(b"\x7fELF garbage")
     transport = qemu_transport.QemuTransport(lambda serial: board.qemu_command(str(bogus), serial))

@@ -1,85 +1,34 @@
 """The QEMU template: TVM AOT and graph models as bare-metal firmware for emulated Cortex-M and RISC-V boards.
 
-Boards are data (``boards.json``). generate_project writes a firmware project: start-up code and
-drivers for the board, the linker script from its memory map, the runtime, the model and its glue,
-and a CMake project cross-compiling it all. build links the image and checks it against the
-board's flash and RAM limits. flash only checks that image and emulator are ready: QEMU is
+Boards are data (``boards.json``); generate and build are the bare-metal templates' own
+(``microtvm_kit.bare_metal``). flash only checks that image and emulator are ready: QEMU is
 started by open_transport, its UART connected to the transport before the machine runs;
 close_transport stops it. generate_library builds the model and the runtime for the board's CPU
-as a static archive for firmware of the user's own (docs/library.md). Project types as on the host template: ``aot_standalone`` (standalone
-link protocol on the UART) and ``host_driven`` (the microTVM RPC server on the UART).
+as a static archive for firmware of the user's own (docs/library.md).
 """
 
-import json
 import pathlib
-import shutil
 from typing import Any, Dict, List, Optional
 
-import boards
-import firmware_report
 import qemu_pty_transport
 import qemu_transport
 
-from microtvm_kit import cmake_build, generate, library, model_glue, runtime_cache, server
+from microtvm_kit import bare_metal, library, mcu_boards, server
 from microtvm_kit import firmware_template as kit
 
 _HERE = pathlib.Path(__file__).resolve().parent
 
-_REPORT_NAME = "memory_report.json"  # the last build's memory use, for tools and benchmarks
-_BUILD_DIR = "build"
-_IMAGE = "firmware.elf"
-# Files of this template that a generated project needs beside its server.
-_TEMPLATE_MODULES = (
-    "boards.py",
-    "boards.json",
-    "firmware_report.py",
-    "qemu_transport.py",
-    "qemu_pty_transport.py",
-)
 # How the emulated UART reaches the host (the `uart` option).
 _UART_LINKS = {
     "socket": qemu_transport.QemuTransport,
     "pty": qemu_pty_transport.QemuPtyTransport,
 }
-_BOARDS = boards.load_boards(_HERE / "boards.json")
-
-# The main loop function firmware/main.c calls, per project type.
-_SERVE = {
-    "aot_standalone": "projectapi_standalone_serve",
-    "host_driven": "projectapi_host_driven_serve",
-}
-_FIRMWARE_SOURCES = ["firmware/main.c", "firmware/port_board.c", "firmware/platform_board.c"]
-# Default pool for TVMPlatformMemoryAllocate: room for the page allocator's bookkeeping and,
-# host-driven, the arrays the host allocates, plus the model's workspace when its code allocates
-# it at run time (TVMBackendAllocWorkspace) rather than declaring it statically; for graph models
-# also what the graph executor allocates (storage and tables), and the larger message buffers a
-# host-driven session needs to carry the graph JSON. The margin, like the stack, is the board's
-# (boards.MemoryBudget).
-_RPC_BUFFERS_PER_PACKET_BYTE = 4  # receive buffer + decoding arena of 3 packets
+_BOARDS = mcu_boards.load_boards(_HERE / "boards.json")
 
 _OPTIONS = kit.project_options(
-    {
-        "verbose": {
-            "optional": ["build", "open_transport"],
-            "help": "Show the full compiler command lines; report QEMU's command.",
-        },
-        "workspace_size_bytes": {
-            "help": "Bytes of the firmware's memory pool for the runtime (default: the "
-            "board's margin, 16 KiB on most boards, plus the model's workspace when its code "
-            "allocates it at run time, plus the graph executor's memory for graph models)."
-        },
-    },
+    bare_metal.COMMON_OPTIONS,
     [
-        server.ProjectOption(
-            "board",
-            choices=sorted(_BOARDS),
-            type="str",
-            required=kit.GENERATE_BOTH,
-            help="Board to build for: "
-            + "; ".join(
-                "{} ({})".format(name, b.description) for name, b in sorted(_BOARDS.items())
-            ),
-        ),
+        bare_metal.board_option(_BOARDS),
         server.ProjectOption(
             "icount",
             type="bool",
@@ -128,42 +77,14 @@ def _session_option(options: Dict[str, Any], settings: Dict[str, Any], name: str
     return settings.get(name) if value is None else value
 
 
-def _default_workspace(model: model_glue.ModelInfo, project_type: str, margin: int) -> int:
-    """The pool size when workspace_size_bytes is not given: the board's margin plus what the
-    model needs (see _RPC_BUFFERS_PER_PACKET_BYTE)."""
-    if model.graph is None:
-        dynamic = any("TVMBackendAllocWorkspace" in src.read_text() for src in model.sources)
-        return margin + (model.workspace_size_bytes if dynamic else 0)
-    # A graph model's workspace is its executor's storage; operators allocate only scratch.
-    packet_name = "TVM_CRT_MAX_PACKET_SIZE_BYTES"
-    default_packet = generate.CRT_CONFIG_DEFAULTS[packet_name]
-    packet = kit.crt_config(project_type, model).get(packet_name, default_packet)
-    extra_rpc = _RPC_BUFFERS_PER_PACKET_BYTE * (packet - default_packet)
-    return margin + model.graph.executor_bytes + extra_rpc
-
-
-def _toolchain_cmake(board: boards.Board) -> str:
-    """A CMake toolchain file for the board's cross compiler."""
-    return "\n".join(
-        [
-            "# Cross compiler for board {} (generated).".format(board.name),
-            "set(CMAKE_SYSTEM_NAME Generic)",
-            "set(CMAKE_SYSTEM_PROCESSOR {})".format(board.arch),
-            "set(CMAKE_C_COMPILER {}gcc)".format(board.toolchain_prefix),
-            "set(CMAKE_ASM_COMPILER {}gcc)".format(board.toolchain_prefix),
-            "set(CMAKE_CXX_COMPILER {}g++)".format(board.toolchain_prefix),
-            "set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)",
-            "",
-        ]
-    )
-
-
-class QemuHandler(library.LibraryTemplate):
+class QemuHandler(bare_metal.BareMetalTemplate):
     """Serve the QEMU template or a project generated from it."""
 
     PLATFORM = "qemu"
     TEMPLATE_DIR = _HERE
     OPTIONS = _OPTIONS
+    BOARDS = _BOARDS
+    MODULES = ("boards.json", "qemu_transport.py", "qemu_pty_transport.py")
 
     def __init__(self) -> None:
         """Start with no emulator running."""
@@ -175,102 +96,21 @@ class QemuHandler(library.LibraryTemplate):
         _check_port(settings.get("gdbserver_port"))
         _check_uart(settings.get("uart"))
 
-    def complete_settings(self, settings: Dict[str, Any], model: model_glue.ModelInfo) -> None:
-        """Size the memory pool for the model unless workspace_size_bytes was given."""
-        if settings.get("workspace_size_bytes") is None:
-            margin = _BOARDS[settings["board"]].memory.margin(settings["project_type"])
-            settings["workspace_size_bytes"] = _default_workspace(
-                model, settings["project_type"], margin
-            )
-
-    def library_cmake_cache(
-        self, settings: Dict[str, Any], source_dir: pathlib.Path
-    ) -> Dict[str, str]:
-        """Cross-compile the library for the board (its toolchain file beside the sources)."""
-        board = _BOARDS[settings["board"]]
-        board.check_toolchain()
-        (source_dir / "toolchain.cmake").write_text(_toolchain_cmake(board))
-        return {"CMAKE_TOOLCHAIN_FILE": str(source_dir / "toolchain.cmake")}
-
-    def write_sources(self, settings: Dict[str, Any], stage: pathlib.Path) -> List[str]:
-        """Copy the CMake project, the firmware and this template's modules; write the linker
-        script and the toolchain file for the board."""
-        board = _BOARDS[settings["board"]]
-        firmware = _HERE / "firmware"
-        shutil.copy2(str(firmware / "CMakeLists.txt"), str(stage / "CMakeLists.txt"))
-        shutil.copytree(
-            str(firmware),
-            str(stage / "firmware"),
-            ignore=shutil.ignore_patterns("CMakeLists.txt", "*.in"),
-        )
-        for name in _TEMPLATE_MODULES:
-            shutil.copy2(str(_HERE / name), str(stage / name))
-        (stage / "link.ld").write_text(
-            board.linker_script((firmware / "link.ld.in").read_text(), board.memory.stack_bytes)
-        )
-        (stage / "toolchain.cmake").write_text(_toolchain_cmake(board))
-        return _FIRMWARE_SOURCES + ["firmware/" + source for source in board.sources]
-
-    def definitions(self, settings: Dict[str, Any]) -> List[str]:
-        """The board layer's addresses and rates, and the project type's main loop."""
-        board = _BOARDS[settings["board"]]
-        return [*board.definitions(), "PROJECTAPI_SERVE=" + _SERVE[settings["project_type"]]]
-
-    def cmake_lines(self, settings: Dict[str, Any]) -> List[str]:
-        """The board's compile and link flags."""
-        board = _BOARDS[settings["board"]]
-        return [
-            "set(PROJECTAPI_C_FLAGS {})".format(kit.cmake_quote(" ".join(board.compile_flags()))),
-            kit.cmake_set("PROJECTAPI_LINK_FLAGS", board.link_flags()),
-        ]
-
-    def build(self, options: Dict[str, Any]) -> Dict[str, object]:
-        """Cross-build the firmware incrementally, check it against the board's limits and
-        return the memory report (also written to memory_report.json)."""
-        settings = self.settings()
-        board = _BOARDS[settings["board"]]
-        board.check_toolchain()
-        build_dir = _HERE / _BUILD_DIR
-        result = cmake_build.build(
-            str(_HERE),
-            str(build_dir),
-            _IMAGE,
-            verbose=bool(options.get("verbose")),
-            cmake_cache={"CMAKE_TOOLCHAIN_FILE": str(_HERE / "toolchain.cmake")},
-            runtime=runtime_cache.RuntimeCache.for_project(
-                _HERE, [self.PLATFORM, board.name], board.toolchain_prefix + "gcc"
-            ),
-        )
-        report = firmware_report.measure(
-            board.name,
-            board.flash.size,
-            board.ram.size,
-            pathlib.Path(result.executable),
-            build_dir / "firmware.map",
-        )
-        (_HERE / _REPORT_NAME).write_text(json.dumps(report.as_json(), indent=2) + "\n")
-        self.log(report.format())
-        if report.overflows():
-            pathlib.Path(result.executable).unlink()  # never flash an image that does not fit
-        report.check()
-        self.log("built {}".format(result.executable))
-        return report.as_json()
-
     def flash(self, options: Dict[str, Any]) -> None:
         """Check the image and the emulator; QEMU itself starts when the transport opens."""
-        board = _BOARDS[self.settings()["board"]]
-        self._image(board)
+        board = self.board(self.settings())
+        self.image(board)
         board.check_emulator()
         self.log(
             "ready: open_transport starts {} with {}, its UART connected before the "
-            "machine runs".format(board.qemu_binary, _IMAGE)
+            "machine runs".format(board.qemu_binary, bare_metal.IMAGE)
         )
 
     def open_transport(self, options: Dict[str, Any]) -> server.TransportTimeouts:
         """Start QEMU with the image, its UART connected to this transport."""
         settings = self.settings()
-        board = _BOARDS[settings["board"]]
-        image = self._image(board)
+        board = self.board(settings)
+        image = self.image(board)
         board.check_emulator()
         icount = _session_option(options, settings, "icount")
         gdb_port = _session_option(options, settings, "gdbserver_port")
@@ -319,20 +159,6 @@ class QemuHandler(library.LibraryTemplate):
         if self._transport is None:
             raise server.TransportClosedError("the transport is not open: call open_transport")
         return self._transport
-
-    @staticmethod
-    def _image(board: boards.Board) -> pathlib.Path:
-        """The built image, checked to be firmware for the board's CPU."""
-        image = _HERE / _BUILD_DIR / _IMAGE
-        if not image.is_file():
-            raise server.NotBuiltError(
-                "the firmware is not built yet (or did not fit): run build first"
-            )
-        if firmware_report.elf_machine(image) != boards.ELF_MACHINES[board.arch]:
-            raise server.NotBuiltError(
-                "{} is not a 32-bit {} ELF image; run build again".format(image, board.arch)
-            )
-        return image
 
 
 if __name__ == "__main__":

@@ -37,6 +37,9 @@ int board_rx_pause_if_full(void);
 /* Whether received bytes are waiting. */
 int board_rx_pending(void);
 
+/* Clock set-up (boards whose data sets BOARD_CLOCK_SETUP), before the timer and the UART. */
+void board_clock_init(void);
+
 /* Timer driver entry points (Cortex-M boards), implemented by timer_<driver>.c; the interrupt
  * handler sits at vector BOARD_TIMER_VECTOR. */
 void board_timer_init(void);

@@ -10,7 +10,7 @@ import pathlib
 import shutil
 import subprocess
 
-from projectapi.devices.errors import FlashError, FlashToolMissingError, NoProbeError
+from microtvm_kit.errors import FlashError, FlashToolMissingError, NoProbeError
 
 INTERFACES = {
     "stlink": "interface/stlink.cfg",

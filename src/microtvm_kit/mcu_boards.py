@@ -1,4 +1,6 @@
-"""The boards table (boards.json) as typed objects: compiler flags, memory map, QEMU command."""
+"""A bare-metal boards table (a template's boards.json) as typed objects: compiler flags, memory
+map, drivers, clocks, and how the board is run: QEMU's machine (emulated boards) and the debug
+probe (boards on the desk)."""
 
 import dataclasses
 import json
@@ -7,9 +9,8 @@ import shutil
 import subprocess
 from typing import Dict, List, Optional, Tuple
 
+from microtvm_kit import stm32_clock
 from microtvm_kit.errors import ToolchainMissingError
-
-BOARDS_JSON = pathlib.Path(__file__).resolve().parent / "boards.json"
 
 # Toolchain prefix and extra flags per CPU family. picolibc provides the C library; the firmware
 # brings its own start-up code, so no crt0 is linked.
@@ -35,7 +36,11 @@ _UART_SOURCES = {
     "ns16550": "riscv/uart_ns16550.c",
     "stm32_usart": "stm32/usart_stm32.c",
     "nrf_uart": "nrf/uart_nrf.c",
+    "nrf_uarte": "nrf/uarte_nrf.c",
 }
+# The clock set-up of boards whose data has a ``clock`` entry (the PLL; others keep the reset
+# clock, or QEMU's fixed rates).
+_CLOCK_SOURCES = ["stm32/rcc_stm32.c"]
 # Timer drivers of Cortex-M boards (RISC-V's mtime is part of its board layer).
 _TIMER_SOURCES = {"systick": ["arm/timer_systick.c"], "nrf_timer": ["nrf/timer_nrf.c"], "mtime": []}
 _SYSTICK_VECTOR = 15
@@ -78,6 +83,17 @@ class MemoryRegion:
 
 
 @dataclasses.dataclass(frozen=True)
+class Probe:
+    """How a board on the desk is flashed, and where its serial port is found."""
+
+    kind: str  # e.g. "ST-LINK/V2-1 (on board)"
+    pyocd_target: str
+    openocd_target: str  # a config of OpenOCD's target/ folder, without .cfg
+    openocd_interface: str  # a key of openocd_runner.INTERFACES
+    serial_vid_pid: Optional[str]  # the USB serial port's VID:PID; None: an adapter of the user's
+
+
+@dataclasses.dataclass(frozen=True)
 class Board:
     """One entry of boards.json."""
 
@@ -85,8 +101,8 @@ class Board:
     description: str
     chip: str
     arch: str
-    qemu_binary: str
-    qemu_machine: str
+    qemu_binary: Optional[str]  # None: not emulated
+    qemu_machine: Optional[str]
     qemu_args: Tuple[str, ...]
     cflags: Tuple[str, ...]
     uart_driver: str
@@ -103,6 +119,10 @@ class Board:
     ram: MemoryRegion
     extra_defines: Tuple[Tuple[str, int], ...]  # board-specific addresses for the board layer
     memory: MemoryBudget
+    uart_baud: int = 115200
+    uart_bus: Optional[str] = None  # "apb1" / "apb2": the UART's clock, from ``clock``
+    clock: Optional[stm32_clock.Stm32Clock] = None  # None: the reset (or QEMU's) clock
+    probe: Optional[Probe] = None  # None: emulated only
 
     @property
     def toolchain_prefix(self) -> str:
@@ -115,6 +135,7 @@ class Board:
         return (
             COMMON_SOURCES
             + _ARCH_SOURCES[self.arch]
+            + (_CLOCK_SOURCES if self.clock is not None else [])
             + _TIMER_SOURCES[self.timer_driver]
             + [_UART_SOURCES[self.uart_driver]]
         )
@@ -136,6 +157,7 @@ class Board:
 
     def check_emulator(self) -> None:
         """Raise ToolchainMissingError unless this board's QEMU is installed."""
+        self.check_emulated()
         if shutil.which(self.qemu_binary) is None:
             raise ToolchainMissingError(self._missing("the emulator " + self.qemu_binary))
 
@@ -152,11 +174,16 @@ class Board:
         addresses = [("BOARD_UART_BASE", self.uart_base), *self.extra_defines]
         numbers = [
             ("BOARD_UART_RX_IRQ", self.uart_rx_irq),
+            ("BOARD_UART_BAUD", self.uart_baud),
             ("BOARD_TIMER_HZ", self.timer_hz),
             ("BOARD_RX_BUFFER_BYTES", self.memory.rx_buffer_bytes),
         ]
         if self.arch == "arm":
             numbers.append(("BOARD_TIMER_VECTOR", self.timer_vector))
+        if self.clock is not None:
+            numbers += [("BOARD_CLOCK_SETUP", 1), *self.clock.definitions()]
+            if self.uart_bus is not None:
+                numbers.append(("BOARD_UART_CLOCK_HZ", self.clock.bus_hz(self.uart_bus)))
         return ["{}={}u".format(name, _c_int(value)) for name, value in addresses] + [
             "{}={}u".format(name, value) for name, value in numbers
         ]
@@ -201,6 +228,7 @@ class Board:
         gdbserver_port: Optional[int] = None,
     ) -> List[str]:
         """The QEMU command line running image with its UART on the given -serial backend."""
+        self.check_emulated()
         command = [
             self.qemu_binary,
             "-machine",
@@ -221,6 +249,12 @@ class Board:
         return command
 
 
+    def check_emulated(self) -> None:
+        """Raise ToolchainMissingError unless QEMU emulates this board."""
+        if self.qemu_binary is None:
+            raise ToolchainMissingError("board {} has no emulation in QEMU".format(self.name))
+
+
 def _c_int(value: int) -> str:
     return "0x{:08X}".format(value)
 
@@ -228,19 +262,21 @@ def _c_int(value: int) -> str:
 def _parse(name: str, entry: Dict) -> Board:
     extra = tuple((key, int(value, 0)) for key, value in entry.get("defines", {}).items())
     timer = entry["timer"]
-    ready = entry["uart"].get("ready")
+    uart = entry["uart"]
+    ready = uart.get("ready")
+    qemu = entry.get("qemu", {"binary": None, "machine": None, "args": []})
     return Board(
         name=name,
         description=entry["description"],
         chip=entry["chip"],
         arch=entry["arch"],
-        qemu_binary=entry["qemu"]["binary"],
-        qemu_machine=entry["qemu"]["machine"],
-        qemu_args=tuple(entry["qemu"]["args"]),
+        qemu_binary=qemu["binary"],
+        qemu_machine=qemu["machine"],
+        qemu_args=tuple(qemu["args"]),
         cflags=tuple(entry["cflags"]),
-        uart_driver=entry["uart"]["driver"],
-        uart_base=int(entry["uart"]["base"], 0),
-        uart_rx_irq=int(entry["uart"]["rx_irq"]),
+        uart_driver=uart["driver"],
+        uart_base=int(uart["base"], 0),
+        uart_rx_irq=int(uart["rx_irq"]),
         uart_ready=(int(ready["register"], 0), int(ready["mask"], 0)) if ready else None,
         timer_driver=timer["driver"],
         timer_name=timer["name"],
@@ -250,10 +286,14 @@ def _parse(name: str, entry: Dict) -> Board:
         ram=MemoryRegion(int(entry["ram"]["origin"], 0), int(entry["ram"]["bytes"])),
         extra_defines=extra,
         memory=MemoryBudget(**entry.get("memory", {})),
+        uart_baud=int(uart.get("baud", 115200)),
+        uart_bus=uart.get("bus"),
+        clock=stm32_clock.parse(entry["clock"]) if "clock" in entry else None,
+        probe=Probe(**entry["probe"]) if "probe" in entry else None,
     )
 
 
-def load_boards(path: pathlib.Path = BOARDS_JSON) -> Dict[str, Board]:
+def load_boards(path: pathlib.Path) -> Dict[str, Board]:
     """All boards of the table, by name."""
     with open(path, encoding="utf-8") as f:
         table = json.load(f)

@@ -55,6 +55,9 @@ static void fault_handler(void) {
 static void uart_handler(void) { board_uart_isr(); }
 
 void board_init(void) {
+#ifdef BOARD_CLOCK_SETUP
+  board_clock_init(); /* first: the timer and the UART run on its rates */
+#endif
   board_timer_init();
   board_uart_init();
   __asm__ volatile("cpsie i" ::: "memory");

@@ -10,9 +10,10 @@ import importlib
 import pathlib
 from typing import Any
 
-from projectapi.devices.errors import DeviceError, FlashError, FlashToolMissingError, NoProbeError
+from microtvm_kit.errors import FlashError, FlashToolMissingError, NoProbeError
 
 INSTALL_HINT = "install it: pip install 'projectapi[pyocd]' (or pip install pyocd)"
+PACK_HINT = "pyocd pack install <part>, e.g. pyocd pack install stm32f401re"
 
 
 def _pyocd() -> tuple[Any, Any, Any]:
@@ -34,7 +35,7 @@ def probe_ids() -> list[str]:
 
 def flash(image: pathlib.Path, target: str, probe_id: str | None = None) -> None:
     """Write ``image`` (ELF or hex) to the chip, then reset it. Raises FlashToolMissingError,
-    NoProbeError, DeviceError (several probes, none chosen) or FlashError."""
+    NoProbeError or FlashError (also when several probes are attached and none is chosen)."""
     connect, programmer, pyocd_error = _pyocd()
     if not image.is_file():
         raise FlashError(f"no image to flash at {image}: build the project first")
@@ -50,7 +51,7 @@ def flash(image: pathlib.Path, target: str, probe_id: str | None = None) -> None
             + ": plug the board in (USB cable to its debug port) and check `projectapi device list`"
         )
     if len(probes) > 1:
-        raise DeviceError(f"several debug probes attached ({', '.join(probes)}): choose one")
+        raise FlashError(f"several debug probes attached ({', '.join(probes)}): choose one")
     try:
         with connect.session_with_chosen_probe(
             blocking=False, unique_id=probes[0], target_override=target
@@ -58,4 +59,7 @@ def flash(image: pathlib.Path, target: str, probe_id: str | None = None) -> None
             programmer(session).program(str(image))
             session.target.reset()
     except pyocd_error as error:
-        raise FlashError(f"pyOCD could not flash {image} to {target}: {error}") from None
+        hint = ""
+        if f"Target type {target} not recognized" in str(error):
+            hint = f" (targets outside pyOCD's built-in list come in CMSIS packs: {PACK_HINT})"
+        raise FlashError(f"pyOCD could not flash {image} to {target}: {error}{hint}") from None
