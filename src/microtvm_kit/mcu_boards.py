@@ -288,9 +288,20 @@ def _parse(name: str, entry: Dict) -> Board:
         memory=MemoryBudget(**entry.get("memory", {})),
         uart_baud=int(uart.get("baud", 115200)),
         uart_bus=uart.get("bus"),
-        clock=stm32_clock.parse(entry["clock"]) if "clock" in entry else None,
+        clock=_clock(name, entry["clock"]) if "clock" in entry else None,
         probe=Probe(**entry["probe"]) if "probe" in entry else None,
     )
+
+
+def _clock(name: str, entry: Dict) -> stm32_clock.Stm32Clock:
+    """A board's clock entry, refused (ValueError naming each problem) when it breaks the
+    chip's limits: firmware built from it could run the chip out of its specification."""
+    clock = stm32_clock.parse(entry)
+    problems = clock.problems()
+    if problems:
+        raise ValueError("board {}: its clock entry breaks the {}'s limits: {}".format(
+            name, clock.chip, "; ".join(problems)))
+    return clock
 
 
 def load_boards(path: pathlib.Path) -> Dict[str, Board]:

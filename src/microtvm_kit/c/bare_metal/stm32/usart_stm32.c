@@ -34,6 +34,9 @@ void board_uart_init(void) {
 #ifdef BOARD_UART_TX_PIN
   REG32(RCC_BASE + BOARD_GPIO_RCC_REG) |= BOARD_GPIO_RCC_BIT;
   REG32(RCC_BASE + BOARD_UART_RCC_REG) |= BOARD_UART_RCC_BIT;
+  /* Read back: ST's errata sheets ask for a delay between enabling a peripheral's clock and
+   * its first access; the read completes once the write has reached the RCC. */
+  (void)REG32(RCC_BASE + BOARD_UART_RCC_REG);
   pin_alternate(BOARD_UART_GPIO_BASE, BOARD_UART_TX_PIN);
   pin_alternate(BOARD_UART_GPIO_BASE, BOARD_UART_RX_PIN);
 #endif
