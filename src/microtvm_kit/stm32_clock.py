@@ -40,7 +40,8 @@ CHIPS = {
         42 * _MHZ, 84 * _MHZ, (192 * _MHZ, 432 * _MHZ), (192, 432), (30, 60, 84),
         {2: (84, 2), 3: (60, 1)}, reset_scale=2,
     ),
-    # RM0383 leaves the F411 in scale 2 (84 MHz) out of reset; above that it needs scale 1.
+    # The F411's reset scale is taken as scale 2 (84 MHz), the safe reading: faster boards must
+    # ask for scale 1.
     "stm32f411": ChipLimits(
         50 * _MHZ, 100 * _MHZ, (100 * _MHZ, 432 * _MHZ), (50, 432), (30, 64, 90, 100),
         {scale: (mhz, _SCALES_123[scale]) for scale, mhz in ((1, 100), (2, 84), (3, 64))},
