@@ -9,7 +9,7 @@ import shutil
 import subprocess
 from typing import Dict, List, Optional, Tuple
 
-from microtvm_kit import stm32_clock
+from microtvm_kit import stm32_clock, stm32_usart
 from microtvm_kit.errors import ToolchainMissingError
 
 # Toolchain prefix and extra flags per CPU family. picolibc provides the C library; the firmware
@@ -259,10 +259,22 @@ def _c_int(value: int) -> str:
     return "0x{:08X}".format(value)
 
 
+def _uart(uart: Dict) -> Tuple[int, int, Optional[str], Tuple[Tuple[str, int], ...]]:
+    """A ``uart`` entry's base address, receive interrupt, bus and pin definitions: given, or
+    following from the STM32 USART and pins it names."""
+    if "usart" in uart:
+        usart, definitions = stm32_usart.board_uart(uart)
+        return usart.base, usart.irq, usart.bus, definitions
+    return int(uart["base"], 0), int(uart["rx_irq"]), uart.get("bus"), ()
+
+
 def _parse(name: str, entry: Dict) -> Board:
-    extra = tuple((key, int(value, 0)) for key, value in entry.get("defines", {}).items())
     timer = entry["timer"]
     uart = entry["uart"]
+    uart_base, uart_rx_irq, uart_bus, pin_definitions = _uart(uart)
+    extra = pin_definitions + tuple(
+        (key, int(value, 0)) for key, value in entry.get("defines", {}).items()
+    )
     ready = uart.get("ready")
     qemu = entry.get("qemu", {"binary": None, "machine": None, "args": []})
     return Board(
@@ -275,8 +287,8 @@ def _parse(name: str, entry: Dict) -> Board:
         qemu_args=tuple(qemu["args"]),
         cflags=tuple(entry["cflags"]),
         uart_driver=uart["driver"],
-        uart_base=int(uart["base"], 0),
-        uart_rx_irq=int(uart["rx_irq"]),
+        uart_base=uart_base,
+        uart_rx_irq=uart_rx_irq,
         uart_ready=(int(ready["register"], 0), int(ready["mask"], 0)) if ready else None,
         timer_driver=timer["driver"],
         timer_name=timer["name"],
@@ -287,7 +299,7 @@ def _parse(name: str, entry: Dict) -> Board:
         extra_defines=extra,
         memory=MemoryBudget(**entry.get("memory", {})),
         uart_baud=int(uart.get("baud", 115200)),
-        uart_bus=uart.get("bus"),
+        uart_bus=uart_bus,
         clock=_clock(name, entry["clock"]) if "clock" in entry else None,
         probe=Probe(**entry["probe"]) if "probe" in entry else None,
     )
