@@ -90,7 +90,9 @@ class Probe:
     pyocd_target: str
     openocd_target: str  # a config of OpenOCD's target/ folder, without .cfg
     openocd_interface: str  # a key of openocd_runner.INTERFACES
-    serial_vid_pid: Optional[str]  # the USB serial port's VID:PID; None: an adapter of the user's
+    # The USB IDs (VID:PID) the board's own serial port enumerates with, by probe firmware
+    # version; empty: the board has none, the user wires an adapter.
+    serial_vid_pids: Tuple[str, ...]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -301,8 +303,12 @@ def _parse(name: str, entry: Dict) -> Board:
         uart_baud=int(uart.get("baud", 115200)),
         uart_bus=uart_bus,
         clock=_clock(name, entry["clock"]) if "clock" in entry else None,
-        probe=Probe(**entry["probe"]) if "probe" in entry else None,
+        probe=_probe(entry["probe"]) if "probe" in entry else None,
     )
+
+
+def _probe(entry: Dict) -> Probe:
+    return Probe(**dict(entry, serial_vid_pids=tuple(entry["serial_vid_pids"])))
 
 
 def _clock(name: str, entry: Dict) -> stm32_clock.Stm32Clock:

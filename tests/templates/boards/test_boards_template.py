@@ -134,6 +134,17 @@ def test_open_transport_names_the_attached_ports(built) -> None:
 
 
 @pytest.mark.slow
+def test_open_transport_looks_for_every_usb_id_of_the_boards_probe(built) -> None:
+    """Without options the nRF52840-DK's port is its J-Link OB's, under either USB ID its
+    firmware versions use."""
+    with GeneratedProject(built["nrf52840dk", "host_driven"]) as project:
+        transport = project.transport()
+        with pytest.raises(ProjectAPIError, match="BoardNotFoundError") as info:
+            transport.open()
+    assert "USB ID 1366:1015 or 1366:1051" in str(info.value)
+
+
+@pytest.mark.slow
 def test_open_transport_needs_a_port_for_boards_without_one(built) -> None:
     with GeneratedProject(built["netduinoplus2", "host_driven"]) as project, pytest.raises(ProjectAPIError, match="give the port option"):
         project.transport().open()
