@@ -38,9 +38,12 @@ _UART_SOURCES = {
     "nrf_uart": "nrf/uart_nrf.c",
     "nrf_uarte": "nrf/uarte_nrf.c",
 }
-# The clock set-up of boards whose data has a ``clock`` entry (the PLL; others keep the reset
-# clock, or QEMU's fixed rates).
-_CLOCK_SOURCES = ["stm32/rcc_stm32.c"]
+# Clock set-up: STM32 boards with a ``clock`` entry set up the PLL (others keep the reset clock,
+# or QEMU's fixed rates); nRF boards always start their crystal, which HFCLK, and with it the
+# UART's baud rate and the TIMER, then runs from (QEMU reads its CLOCK events as set).
+_STM32_CLOCK_SOURCE = "stm32/rcc_stm32.c"
+_NRF_CLOCK_SOURCE = "nrf/clock_nrf.c"
+_NRF_UART_DRIVERS = ("nrf_uart", "nrf_uarte")
 # Timer drivers of Cortex-M boards (RISC-V's mtime is part of its board layer).
 _TIMER_SOURCES = {"systick": ["arm/timer_systick.c"], "nrf_timer": ["nrf/timer_nrf.c"], "mtime": []}
 _SYSTICK_VECTOR = 15
@@ -137,10 +140,15 @@ class Board:
         return (
             COMMON_SOURCES
             + _ARCH_SOURCES[self.arch]
-            + (_CLOCK_SOURCES if self.clock is not None else [])
+            + self._clock_sources()
             + _TIMER_SOURCES[self.timer_driver]
             + [_UART_SOURCES[self.uart_driver]]
         )
+
+    def _clock_sources(self) -> List[str]:
+        if self.clock is not None:
+            return [_STM32_CLOCK_SOURCE]
+        return [_NRF_CLOCK_SOURCE] if self.uart_driver in _NRF_UART_DRIVERS else []
 
     def check_toolchain(self) -> None:
         """Raise ToolchainMissingError unless the cross compiler and picolibc are installed."""
@@ -182,8 +190,10 @@ class Board:
         ]
         if self.arch == "arm":
             numbers.append(("BOARD_TIMER_VECTOR", self.timer_vector))
+        if self._clock_sources():
+            numbers.append(("BOARD_CLOCK_SETUP", 1))
         if self.clock is not None:
-            numbers += [("BOARD_CLOCK_SETUP", 1), *self.clock.definitions()]
+            numbers += self.clock.definitions()
             if self.uart_bus is not None:
                 numbers.append(("BOARD_UART_CLOCK_HZ", self.clock.bus_hz(self.uart_bus)))
         return ["{}={}u".format(name, _c_int(value)) for name, value in addresses] + [

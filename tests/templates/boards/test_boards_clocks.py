@@ -153,3 +153,20 @@ def test_every_real_board_has_a_probe_and_no_emulator() -> None:
         assert board.probe is not None and board.qemu_binary is None
         with pytest.raises(Exception, match="no emulation in QEMU"):
             board.qemu_command("fw.elf", "pty")
+
+
+@pytest.mark.parametrize(("table", "name"), [("boards", "microbit"), ("boards", "nrf52840dk"),
+                                             ("qemu", "microbit")])
+def test_nrf_boards_start_their_crystal_first(table: str, name: str) -> None:
+    """HFCLK, which the UART's baud rate and the TIMER divide, runs from the board's crystal
+    before either starts (the same firmware on QEMU, whose CLOCK stub reports it started)."""
+    board = (BOARDS if table == "boards" else QEMU_BOARDS)[name]
+    assert "nrf/clock_nrf.c" in board.sources and "stm32/rcc_stm32.c" not in board.sources
+    assert "BOARD_CLOCK_SETUP=1u" in board.definitions()
+
+
+def test_boards_without_clock_set_up_build_none() -> None:
+    for name in ("mps2-an386", "netduinoplus2"):
+        board = QEMU_BOARDS[name]
+        assert not any(source.startswith(("nrf/clock", "stm32/rcc")) for source in board.sources)
+        assert not any(item.startswith("BOARD_CLOCK_SETUP") for item in board.definitions())
