@@ -126,6 +126,7 @@ class Board:
     memory: MemoryBudget
     uart_baud: int = 115200
     uart_bus: Optional[str] = None  # "apb1" / "apb2": the UART's clock, from ``clock``
+    uart_clock_hz: Optional[int] = None  # the UART's bus clock where no ``clock`` sets it up
     clock: Optional[stm32_clock.Stm32Clock] = None  # None: the reset (or QEMU's) clock
     probe: Optional[Probe] = None  # None: emulated only
 
@@ -194,11 +195,17 @@ class Board:
             numbers.append(("BOARD_CLOCK_SETUP", 1))
         if self.clock is not None:
             numbers += self.clock.definitions()
-            if self.uart_bus is not None:
-                numbers.append(("BOARD_UART_CLOCK_HZ", self.clock.bus_hz(self.uart_bus)))
+        if self.uart_driver == "stm32_usart":
+            numbers.append(("BOARD_UART_BRR", self.usart_brr()))
         return ["{}={}u".format(name, _c_int(value)) for name, value in addresses] + [
             "{}={}u".format(name, value) for name, value in numbers
         ]
+
+    def usart_brr(self) -> int:
+        """An STM32 USART's divider register for the board's baud rate (ValueError when its
+        bus clock cannot give that rate)."""
+        bus_hz = self.clock.bus_hz(self.uart_bus) if self.clock is not None else self.uart_clock_hz
+        return stm32_usart.brr(bus_hz, self.uart_baud)
 
     @property
     def timer_vector(self) -> int:
@@ -289,7 +296,7 @@ def _parse(name: str, entry: Dict) -> Board:
     )
     ready = uart.get("ready")
     qemu = entry.get("qemu", {"binary": None, "machine": None, "args": []})
-    return Board(
+    board = Board(
         name=name,
         description=entry["description"],
         chip=entry["chip"],
@@ -313,8 +320,15 @@ def _parse(name: str, entry: Dict) -> Board:
         uart_baud=int(uart.get("baud", 115200)),
         uart_bus=uart_bus,
         clock=_clock(name, entry["clock"]) if "clock" in entry else None,
+        uart_clock_hz=uart.get("clock_hz"),
         probe=_probe(entry["probe"]) if "probe" in entry else None,
     )
+    if board.uart_driver == "stm32_usart":
+        try:
+            board.usart_brr()  # here, so a rate the bus cannot give is refused at load
+        except ValueError as error:
+            raise ValueError("board {}: {}".format(name, error)) from None
+    return board
 
 
 def _probe(entry: Dict) -> Probe:

@@ -10,6 +10,8 @@ function numbers those of ST's HAL (GPIO_AF7_USART1, GPIO_AF7_USART2, GPIO_AF8_U
 import dataclasses
 from typing import Dict, Tuple
 
+BAUD_TOLERANCE = 0.02  # the largest baud rate error accepted (the receiver's margin is ~3.75 %)
+_BRR_RANGE = (16, 0xFFFF)  # USARTDIV from 1 to 4095 + 15/16, in sixteenths
 _GPIOA_BASE = 0x40020000  # GPIOB, C, ... follow every 0x400 bytes
 _GPIO_STRIDE = 0x400
 _RCC_AHB1ENR = 0x30  # bit n enables GPIO port n (A = 0)
@@ -65,3 +67,23 @@ def board_uart(entry: Dict) -> Tuple[Usart, Tuple[Tuple[str, int], ...]]:
         ("BOARD_UART_RCC_BIT", usart.rcc_enable[1]),
     )
     return usart, definitions
+
+
+def brr(bus_hz: int, baud: int) -> int:
+    """USART_BRR for 16x oversampling: USARTDIV = bus clock / (16 * baud) in sixteenths
+    (mantissa in bits 15:4, fraction in 3:0), so the bus clock over the baud rate, rounded.
+    ValueError when the USART cannot divide down to the rate, or only too far from it."""
+    value = (bus_hz + baud // 2) // baud
+    if not _BRR_RANGE[0] <= value <= _BRR_RANGE[1]:
+        raise ValueError(
+            "{} baud from a {} Hz bus needs a divider of {}/16, outside the USART's "
+            "{}/16..{}/16".format(baud, bus_hz, value, *_BRR_RANGE)
+        )
+    error = abs(bus_hz / value - baud) / baud
+    if error > BAUD_TOLERANCE:
+        raise ValueError(
+            "{} baud from a {} Hz bus is off by {:.1%}, more than {:.0%}".format(
+                baud, bus_hz, error, BAUD_TOLERANCE
+            )
+        )
+    return value

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from microtvm_kit import mcu_boards, stm32_clock
+from microtvm_kit import mcu_boards, stm32_clock, stm32_usart
 from projectapi.project import TEMPLATES_DIR
 
 BOARDS = mcu_boards.load_boards(TEMPLATES_DIR / "boards" / "boards.json")
@@ -44,7 +44,7 @@ def test_pll_gives_the_stated_rates_within_limits(name: str) -> None:
     definitions = dict(
         item.rstrip("u").split("=") for item in board.definitions() if "=" in item
     )
-    assert int(definitions["BOARD_UART_CLOCK_HZ"]) == uart_clock
+    assert int(definitions["BOARD_UART_BRR"]) == stm32_usart.brr(uart_clock, 115200)
     assert int(definitions["BOARD_FLASH_LATENCY"]) == clock.flash_wait_states
 
 
