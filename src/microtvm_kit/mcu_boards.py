@@ -9,7 +9,7 @@ import shutil
 import subprocess
 from typing import Dict, List, Optional, Tuple
 
-from microtvm_kit import stm32_clock
+from microtvm_kit import stm32_clock, stm32_usart
 from microtvm_kit.errors import ToolchainMissingError
 
 # Toolchain prefix and extra flags per CPU family. picolibc provides the C library; the firmware
@@ -38,9 +38,12 @@ _UART_SOURCES = {
     "nrf_uart": "nrf/uart_nrf.c",
     "nrf_uarte": "nrf/uarte_nrf.c",
 }
-# The clock set-up of boards whose data has a ``clock`` entry (the PLL; others keep the reset
-# clock, or QEMU's fixed rates).
-_CLOCK_SOURCES = ["stm32/rcc_stm32.c"]
+# Clock set-up: STM32 boards with a ``clock`` entry set up the PLL (others keep the reset clock,
+# or QEMU's fixed rates); nRF boards always start their crystal, which HFCLK, and with it the
+# UART's baud rate and the TIMER, then runs from (QEMU reads its CLOCK events as set).
+_STM32_CLOCK_SOURCE = "stm32/rcc_stm32.c"
+_NRF_CLOCK_SOURCE = "nrf/clock_nrf.c"
+_NRF_UART_DRIVERS = ("nrf_uart", "nrf_uarte")
 # Timer drivers of Cortex-M boards (RISC-V's mtime is part of its board layer).
 _TIMER_SOURCES = {"systick": ["arm/timer_systick.c"], "nrf_timer": ["nrf/timer_nrf.c"], "mtime": []}
 _SYSTICK_VECTOR = 15
@@ -90,7 +93,9 @@ class Probe:
     pyocd_target: str
     openocd_target: str  # a config of OpenOCD's target/ folder, without .cfg
     openocd_interface: str  # a key of openocd_runner.INTERFACES
-    serial_vid_pid: Optional[str]  # the USB serial port's VID:PID; None: an adapter of the user's
+    # The USB IDs (VID:PID) the board's own serial port enumerates with, by probe firmware
+    # version; empty: the board has none, the user wires an adapter.
+    serial_vid_pids: Tuple[str, ...]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +126,7 @@ class Board:
     memory: MemoryBudget
     uart_baud: int = 115200
     uart_bus: Optional[str] = None  # "apb1" / "apb2": the UART's clock, from ``clock``
+    uart_clock_hz: Optional[int] = None  # the UART's bus clock where no ``clock`` sets it up
     clock: Optional[stm32_clock.Stm32Clock] = None  # None: the reset (or QEMU's) clock
     probe: Optional[Probe] = None  # None: emulated only
 
@@ -135,10 +141,15 @@ class Board:
         return (
             COMMON_SOURCES
             + _ARCH_SOURCES[self.arch]
-            + (_CLOCK_SOURCES if self.clock is not None else [])
+            + self._clock_sources()
             + _TIMER_SOURCES[self.timer_driver]
             + [_UART_SOURCES[self.uart_driver]]
         )
+
+    def _clock_sources(self) -> List[str]:
+        if self.clock is not None:
+            return [_STM32_CLOCK_SOURCE]
+        return [_NRF_CLOCK_SOURCE] if self.uart_driver in _NRF_UART_DRIVERS else []
 
     def check_toolchain(self) -> None:
         """Raise ToolchainMissingError unless the cross compiler and picolibc are installed."""
@@ -180,13 +191,21 @@ class Board:
         ]
         if self.arch == "arm":
             numbers.append(("BOARD_TIMER_VECTOR", self.timer_vector))
+        if self._clock_sources():
+            numbers.append(("BOARD_CLOCK_SETUP", 1))
         if self.clock is not None:
-            numbers += [("BOARD_CLOCK_SETUP", 1), *self.clock.definitions()]
-            if self.uart_bus is not None:
-                numbers.append(("BOARD_UART_CLOCK_HZ", self.clock.bus_hz(self.uart_bus)))
+            numbers += self.clock.definitions()
+        if self.uart_driver == "stm32_usart":
+            numbers.append(("BOARD_UART_BRR", self.usart_brr()))
         return ["{}={}u".format(name, _c_int(value)) for name, value in addresses] + [
             "{}={}u".format(name, value) for name, value in numbers
         ]
+
+    def usart_brr(self) -> int:
+        """An STM32 USART's divider register for the board's baud rate (ValueError when its
+        bus clock cannot give that rate)."""
+        bus_hz = self.clock.bus_hz(self.uart_bus) if self.clock is not None else self.uart_clock_hz
+        return stm32_usart.brr(bus_hz, self.uart_baud)
 
     @property
     def timer_vector(self) -> int:
@@ -259,13 +278,25 @@ def _c_int(value: int) -> str:
     return "0x{:08X}".format(value)
 
 
+def _uart(uart: Dict) -> Tuple[int, int, Optional[str], Tuple[Tuple[str, int], ...]]:
+    """A ``uart`` entry's base address, receive interrupt, bus and pin definitions: given, or
+    following from the STM32 USART and pins it names."""
+    if "usart" in uart:
+        usart, definitions = stm32_usart.board_uart(uart)
+        return usart.base, usart.irq, usart.bus, definitions
+    return int(uart["base"], 0), int(uart["rx_irq"]), uart.get("bus"), ()
+
+
 def _parse(name: str, entry: Dict) -> Board:
-    extra = tuple((key, int(value, 0)) for key, value in entry.get("defines", {}).items())
     timer = entry["timer"]
     uart = entry["uart"]
+    uart_base, uart_rx_irq, uart_bus, pin_definitions = _uart(uart)
+    extra = pin_definitions + tuple(
+        (key, int(value, 0)) for key, value in entry.get("defines", {}).items()
+    )
     ready = uart.get("ready")
     qemu = entry.get("qemu", {"binary": None, "machine": None, "args": []})
-    return Board(
+    board = Board(
         name=name,
         description=entry["description"],
         chip=entry["chip"],
@@ -275,8 +306,8 @@ def _parse(name: str, entry: Dict) -> Board:
         qemu_args=tuple(qemu["args"]),
         cflags=tuple(entry["cflags"]),
         uart_driver=uart["driver"],
-        uart_base=int(uart["base"], 0),
-        uart_rx_irq=int(uart["rx_irq"]),
+        uart_base=uart_base,
+        uart_rx_irq=uart_rx_irq,
         uart_ready=(int(ready["register"], 0), int(ready["mask"], 0)) if ready else None,
         timer_driver=timer["driver"],
         timer_name=timer["name"],
@@ -287,10 +318,32 @@ def _parse(name: str, entry: Dict) -> Board:
         extra_defines=extra,
         memory=MemoryBudget(**entry.get("memory", {})),
         uart_baud=int(uart.get("baud", 115200)),
-        uart_bus=uart.get("bus"),
-        clock=stm32_clock.parse(entry["clock"]) if "clock" in entry else None,
-        probe=Probe(**entry["probe"]) if "probe" in entry else None,
+        uart_bus=uart_bus,
+        clock=_clock(name, entry["clock"]) if "clock" in entry else None,
+        uart_clock_hz=uart.get("clock_hz"),
+        probe=_probe(entry["probe"]) if "probe" in entry else None,
     )
+    if board.uart_driver == "stm32_usart":
+        try:
+            board.usart_brr()  # here, so a rate the bus cannot give is refused at load
+        except ValueError as error:
+            raise ValueError("board {}: {}".format(name, error)) from None
+    return board
+
+
+def _probe(entry: Dict) -> Probe:
+    return Probe(**dict(entry, serial_vid_pids=tuple(entry["serial_vid_pids"])))
+
+
+def _clock(name: str, entry: Dict) -> stm32_clock.Stm32Clock:
+    """A board's clock entry, refused (ValueError naming each problem) when it breaks the
+    chip's limits: firmware built from it could run the chip out of its specification."""
+    clock = stm32_clock.parse(entry)
+    problems = clock.problems()
+    if problems:
+        raise ValueError("board {}: its clock entry breaks the {}'s limits: {}".format(
+            name, clock.chip, "; ".join(problems)))
+    return clock
 
 
 def load_boards(path: pathlib.Path) -> Dict[str, Board]:

@@ -17,6 +17,10 @@ INTERFACES = {
     "cmsis-dap": "interface/cmsis-dap.cfg",
     "jlink": "interface/jlink.cfg",
 }
+# The transport each interface must select for the boards' chips. nRF51/nRF52 have only SWD, and
+# OpenOCD otherwise picks the adapter's first transport (JTAG on a J-Link); the ST-LINK's
+# interface file selects its own (hla_swd).
+_TRANSPORTS = {"stlink": None, "cmsis-dap": "swd", "jlink": "swd"}
 INSTALL_HINT = "install it: apt-get install openocd (Debian, Ubuntu), brew install open-ocd (macOS)"
 # What OpenOCD 0.12 says when the interface finds no probe.
 _NO_PROBE_LINES = (
@@ -28,16 +32,25 @@ _OUTPUT_TAIL_LINES = 8
 FLASH_TIMEOUT_SEC = 180.0
 
 
+def configuration(interface: str, target: str, probe_serial: str | None = None) -> list[str]:
+    """OpenOCD's arguments choosing the probe's interface, its transport and the chip."""
+    if interface not in INTERFACES:
+        raise ValueError(f"interface must be one of {sorted(INTERFACES)}, got {interface!r}")
+    argv = ["-f", INTERFACES[interface]]
+    if _TRANSPORTS[interface]:
+        argv += ["-c", f"transport select {_TRANSPORTS[interface]}"]
+    argv += ["-f", f"target/{target}.cfg"]
+    if probe_serial:
+        argv += ["-c", f"adapter serial {probe_serial}"]
+    return argv
+
+
 def command(
     image: pathlib.Path, interface: str, target: str, probe_serial: str | None = None
 ) -> list[str]:
     """OpenOCD's command line writing ``image``, verifying it and resetting the chip."""
-    if interface not in INTERFACES:
-        raise ValueError(f"interface must be one of {sorted(INTERFACES)}, got {interface!r}")
-    argv = ["openocd", "-f", INTERFACES[interface], "-f", f"target/{target}.cfg"]
-    if probe_serial:
-        argv += ["-c", f"adapter serial {probe_serial}"]
-    return [*argv, "-c", f"program {{{image}}} verify reset exit"]
+    argv = configuration(interface, target, probe_serial)
+    return ["openocd", *argv, "-c", f"program {{{image}}} verify reset exit"]
 
 
 def flash(image: pathlib.Path, interface: str, target: str, probe_serial: str | None = None) -> str:

@@ -14,7 +14,7 @@ pyserial a ``ToolchainMissingError``; no attached port matching a selection a
 import contextlib
 import importlib
 import os
-from typing import Any, Iterable, List, Optional, Tuple
+from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
 from microtvm_kit import errors
 from microtvm_kit.transport import FdTransport
@@ -51,33 +51,43 @@ def matching_ports(
     port: Optional[str] = None,
     serial_number: Optional[str] = None,
     vid_pid: Optional[str] = None,
+    vid_pids: Sequence[str] = (),
 ) -> List[Any]:
     """The ports (pyserial ``ListPortInfo`` or alike: ``device``, ``vid``, ``pid``,
-    ``serial_number``) matching every criterion given."""
-    wanted = parse_vid_pid(vid_pid) if vid_pid else None
+    ``serial_number``) matching every criterion given; ``vid_pids``: any of these USB IDs (a
+    probe whose firmware versions enumerate differently)."""
+    wanted = [parse_vid_pid(text) for text in ([vid_pid] if vid_pid else list(vid_pids))]
     return [
         info
         for info in ports
         if (port is None or info.device == port)
         and (serial_number is None or info.serial_number == serial_number)
-        and (wanted is None or (info.vid, info.pid) == wanted)
+        and (not wanted or (info.vid, info.pid) in wanted)
     ]
 
 
-def find_port(serial_number: Optional[str] = None, vid_pid: Optional[str] = None) -> str:
+def find_port(
+    serial_number: Optional[str] = None,
+    vid_pid: Optional[str] = None,
+    vid_pids: Sequence[str] = (),
+) -> str:
     """The device path of the one attached serial port with this serial number and/or USB
-    VID:PID (BoardNotFoundError naming what is attached when none or several match)."""
+    VID:PID (or any of ``vid_pids``); BoardNotFoundError naming what is attached when none or
+    several match."""
     import_pyserial()
     from serial.tools import list_ports
 
     ports = list_ports.comports()
-    found = matching_ports(ports, serial_number=serial_number, vid_pid=vid_pid)
+    found = matching_ports(ports, serial_number=serial_number, vid_pid=vid_pid, vid_pids=vid_pids)
     if len(found) == 1:
         return found[0].device
     attached = "; ".join("{} ({})".format(info.device, info.hwid) for info in ports)
     raise errors.BoardNotFoundError(
         "{} serial port matches serial number {} / USB ID {}; attached: {}".format(
-            "no" if not found else "more than one", serial_number, vid_pid, attached or "none"
+            "no" if not found else "more than one",
+            serial_number,
+            vid_pid or " or ".join(vid_pids) or None,
+            attached or "none",
         )
     )
 

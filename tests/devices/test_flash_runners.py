@@ -11,9 +11,12 @@ import sys
 
 import pytest
 
-from microtvm_kit import openocd_runner, pyocd_runner
+from microtvm_kit import mcu_boards, openocd_runner, pyocd_runner
 from microtvm_kit.errors import FlashError, FlashToolMissingError, NoProbeError
 from projectapi.cli import main
+from projectapi.project import TEMPLATES_DIR
+
+BOARDS = mcu_boards.load_boards(TEMPLATES_DIR / "boards" / "boards.json")
 
 
 @pytest.fixture
@@ -30,7 +33,8 @@ def test_openocd_command_line(image: pathlib.Path) -> None:
                     "-c", f"program {{{image}}} verify reset exit"]
     chosen = openocd_runner.command(image, "cmsis-dap", "nrf51", probe_serial="9900")
     assert chosen[chosen.index("adapter serial 9900") - 1] == "-c"
-    assert chosen[2] == "interface/cmsis-dap.cfg" and chosen[4] == "target/nrf51.cfg"
+    assert chosen[2] == "interface/cmsis-dap.cfg" and chosen[6] == "target/nrf51.cfg"
+    assert chosen[3:5] == ["-c", "transport select swd"]  # before the target reads it
     with pytest.raises(ValueError, match="interface must be one of"):
         openocd_runner.command(image, "usb", "nrf51")
 
@@ -48,6 +52,22 @@ def test_openocd_without_a_probe(image, interface: str) -> None:
     """The real OpenOCD, on a machine with no probe attached."""
     with pytest.raises(NoProbeError, match=f"no {interface} debug probe found.*device list"):
         openocd_runner.flash(image, interface, "stm32f4x")
+
+
+@pytest.mark.skipif(shutil.which("openocd") is None,
+                    reason="openocd is not installed (scripts/install-deps.sh installs it)")
+@pytest.mark.parametrize("probe", sorted({(board.probe.openocd_interface, board.probe.openocd_target)
+                                          for board in BOARDS.values()}))
+def test_openocd_reads_every_boards_configuration(probe) -> None:
+    """The real OpenOCD gets through each board's interface, transport and target files (a
+    J-Link left on JTAG fails here on the SWD-only nRF52)."""
+    interface, target = probe
+    result = subprocess.run(
+        ["openocd", *openocd_runner.configuration(interface, target), "-c", "shutdown"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Error" not in result.stderr
 
 
 def test_pyocd_without_a_probe(image) -> None:

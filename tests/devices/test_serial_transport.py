@@ -115,7 +115,24 @@ def test_matching_ports_on_pyserial_port_infos() -> None:
         serial_transport.matching_ports(ports, vid_pid="nucleo")
 
 
+def test_matching_any_of_a_boards_usb_ids() -> None:
+    """The nRF52840-DK's J-Link OB enumerates as 1366:1015 or, with newer firmware, 1366:1051:
+    either is the board's port; a USB ID given by the user replaces the list."""
+    older = ListPortInfo("/dev/ttyACM0", skip_link_detection=True)
+    older.vid, older.pid = 0x1366, 0x1015
+    newer = ListPortInfo("/dev/ttyACM1", skip_link_detection=True)
+    newer.vid, newer.pid = 0x1366, 0x1051
+    other = ListPortInfo("/dev/ttyACM2", skip_link_detection=True)
+    other.vid, other.pid = 0x0D28, 0x0204
+    ids = ("1366:1015", "1366:1051")
+    assert serial_transport.matching_ports([newer, other], vid_pids=ids) == [newer]
+    assert serial_transport.matching_ports([older, newer, other], vid_pids=ids) == [older, newer]
+    assert serial_transport.matching_ports([newer], vid_pid="0d28:0204", vid_pids=ids) == []
+
+
 def test_find_port_names_what_is_attached() -> None:
     """pyserial's real listing of this machine, which has no ST-LINK with this serial."""
     with pytest.raises(BoardNotFoundError, match=r"no serial port matches serial number XYZ.*attached"):
         serial_transport.find_port(serial_number="XYZ", vid_pid="0483:374b")
+    with pytest.raises(BoardNotFoundError, match=r"USB ID 1366:1015 or 1366:1051; attached"):
+        serial_transport.find_port(vid_pids=("1366:1015", "1366:1051"))

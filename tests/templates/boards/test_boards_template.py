@@ -88,8 +88,9 @@ def test_image_fits_the_board(built, name: str, project_type: str) -> None:
     report = json.loads((project_dir / "memory_report.json").read_text())
     assert (report["flash_limit"], report["ram_limit"]) == (board.flash.size, board.ram.size)
     assert report["flash_used"] <= board.flash.size and report["ram_used"] <= board.ram.size
-    # The clock set-up is in exactly when the board's data has one.
-    assert ("board_clock_init" in table) == (board.clock is not None)
+    # The clock set-up is in exactly when the board builds one: STM32 PLL, nRF crystal.
+    assert ("board_clock_init" in table) == ("BOARD_CLOCK_SETUP=1u" in board.definitions())
+    assert "board_clock_init" in table or board.clock is None
 
 
 @pytest.mark.slow
@@ -131,6 +132,17 @@ def test_open_transport_names_the_attached_ports(built) -> None:
             transport.open()
     assert "no serial port matches serial number no-such-board" in str(info.value)
     assert "attached:" in str(info.value)
+
+
+@pytest.mark.slow
+def test_open_transport_looks_for_every_usb_id_of_the_boards_probe(built) -> None:
+    """Without options the nRF52840-DK's port is its J-Link OB's, under either USB ID its
+    firmware versions use."""
+    with GeneratedProject(built["nrf52840dk", "host_driven"]) as project:
+        transport = project.transport()
+        with pytest.raises(ProjectAPIError, match="BoardNotFoundError") as info:
+            transport.open()
+    assert "USB ID 1366:1015 or 1366:1051" in str(info.value)
 
 
 @pytest.mark.slow

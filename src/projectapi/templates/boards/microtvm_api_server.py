@@ -143,15 +143,15 @@ class BoardsHandler(held_transport.HeldTransport, bare_metal.BareMetalTemplate):
             return port
         serial_number = _option(options, settings, "serial_number")
         vid_pid = _option(options, settings, "vid_pid")
-        if not serial_number and not vid_pid:
-            vid_pid = board.probe.serial_vid_pid
-            if vid_pid is None:
-                raise server.UnsupportedOptionError(
-                    "board {} has no serial port of its own ({}): give the port option, e.g. "
-                    "-o port=/dev/ttyUSB0, or serial_number / vid_pid of the USB serial "
-                    "adapter".format(board.name, board.probe.kind)
-                )
-        return serial_transport.find_port(serial_number=serial_number, vid_pid=vid_pid)
+        if serial_number or vid_pid:
+            return serial_transport.find_port(serial_number=serial_number, vid_pid=vid_pid)
+        if not board.probe.serial_vid_pids:
+            raise server.UnsupportedOptionError(
+                "board {} has no serial port of its own ({}): give the port option, e.g. "
+                "-o port=/dev/ttyUSB0, or serial_number / vid_pid of the USB serial "
+                "adapter".format(board.name, board.probe.kind)
+            )
+        return serial_transport.find_port(vid_pids=board.probe.serial_vid_pids)
 
 
 if __name__ == "__main__":

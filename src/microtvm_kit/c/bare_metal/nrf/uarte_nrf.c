@@ -1,8 +1,7 @@
 /* Driver for the UARTE of nRF52 parts (the UART with EasyDMA): transmit and receive through
  * one-byte DMA buffers in RAM, receive on the ENDRX interrupt. Register layout from Nordic's
  * nRF52840 product specification. 8N1, no flow control (the DK's J-Link VCOM needs none). The
- * baud rate and the TIMER derive from HFCLK, so the board's crystal (HFXO) is started first:
- * the internal RC oscillator's tolerance is too loose for a dependable 115200 baud. */
+ * board's crystal runs HFCLK by then (nrf/clock_nrf.c). */
 #include "../board.h"
 #include "../arm/cortex_m.h"
 
@@ -23,9 +22,6 @@
 #define UARTE_TXD_MAXCNT REG32(BOARD_UART_BASE + 0x548u)
 #define UARTE_CONFIG REG32(BOARD_UART_BASE + 0x56Cu)
 
-#define CLOCK_TASKS_HFCLKSTART REG32(0x40000000u)
-#define CLOCK_EVENTS_HFCLKSTARTED REG32(0x40000100u)
-
 #define ENABLE_UARTE 8u
 #define INT_ENDRX (1u << 4)
 #define BAUDRATE_115200 0x01D60000u /* the UARTE's value; the legacy UART's differs */
@@ -41,10 +37,6 @@ static void start_receiving(void) {
 }
 
 void board_uart_init(void) {
-  CLOCK_EVENTS_HFCLKSTARTED = 0u;
-  CLOCK_TASKS_HFCLKSTART = 1u;
-  while (!CLOCK_EVENTS_HFCLKSTARTED) {
-  }
   UARTE_PSEL_TXD = BOARD_UART_TX_PIN; /* port 0, connected (bit 31 clear) */
   UARTE_PSEL_RXD = BOARD_UART_RX_PIN;
   UARTE_BAUDRATE = BAUDRATE_115200;

@@ -31,6 +31,7 @@
 void board_clock_init(void) {
 #ifdef BOARD_PWR_VOS
   RCC_APB1ENR |= APB1ENR_PWREN;
+  (void)RCC_APB1ENR; /* read back: the PWR's clock runs before its first access (ST errata) */
   PWR_CR = (PWR_CR & ~(3u << PWR_CR_VOS_SHIFT)) | (BOARD_PWR_VOS << PWR_CR_VOS_SHIFT);
 #endif
 #ifdef BOARD_CLOCK_HSE

@@ -34,11 +34,13 @@ void board_uart_init(void) {
 #ifdef BOARD_UART_TX_PIN
   REG32(RCC_BASE + BOARD_GPIO_RCC_REG) |= BOARD_GPIO_RCC_BIT;
   REG32(RCC_BASE + BOARD_UART_RCC_REG) |= BOARD_UART_RCC_BIT;
+  /* Read back: ST's errata sheets ask for a delay between enabling a peripheral's clock and
+   * its first access; the read completes once the write has reached the RCC. */
+  (void)REG32(RCC_BASE + BOARD_UART_RCC_REG);
   pin_alternate(BOARD_UART_GPIO_BASE, BOARD_UART_TX_PIN);
   pin_alternate(BOARD_UART_GPIO_BASE, BOARD_UART_RX_PIN);
 #endif
-  /* 16x oversampling: the divider is the bus clock over the baud rate, rounded. */
-  USART_BRR = (BOARD_UART_CLOCK_HZ + BOARD_UART_BAUD / 2u) / BOARD_UART_BAUD;
+  USART_BRR = BOARD_UART_BRR; /* 16x oversampling, computed by microtvm_kit/stm32_usart.py */
   USART_CR1 = CR1_UE | CR1_TE | CR1_RE | CR1_RXNEIE;
   nvic_enable_irq(BOARD_UART_RX_IRQ);
 }
