@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -28,6 +29,7 @@ def import_ray() -> ModuleType:
     """The ``ray`` module (token authentication on: Ray reads the mode as it loads), or a
     FarmError saying how to install it."""
     require_token_auth()
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # Ray's retry warnings: not ours
     try:
         import ray
     except ImportError:
@@ -62,11 +64,31 @@ def check_reachable(address: str) -> None:
         ) from None
 
 
-@contextlib.contextmanager
-def connected(address: str) -> Iterator[ModuleType]:
-    """This process attached to the farm at ``address`` as a Ray driver, for the block."""
+def check_token(ray: ModuleType, address: str) -> None:
+    """Fail at once when the farm refuses this machine's token (``ray.init`` would retry for
+    20 s, then report only a failed connection). Uses Ray 2.60's GCS client, as ``ray.init``
+    does."""
+    try:
+        ray._raylet.GcsClient(address=address)
+    except ray.exceptions.AuthenticationError:
+        raise FarmError(
+            f"the farm at {address} refused this machine's token: {TOKEN_HINT}"
+        ) from None
+
+
+def check_farm(address: str) -> ModuleType:
+    """``ray``, once the farm at ``address`` answers and accepts this machine's token."""
     ray = import_ray()
     check_reachable(address)
+    check_token(ray, address)
+    return ray
+
+
+@contextlib.contextmanager
+def connected(address: str) -> Iterator[ModuleType]:
+    """This process attached to the farm at ``address`` as a Ray driver, for the block (its
+    stdout goes to stderr meanwhile)."""
+    ray = check_farm(address)
     try:
         ray.init(
             address=address,
@@ -74,13 +96,12 @@ def connected(address: str) -> Iterator[ModuleType]:
             logging_level="ERROR",
             log_to_driver=False,
         )
-    except ray.exceptions.AuthenticationError as error:
-        raise FarmError(f"the farm at {address} refused this machine's token: {TOKEN_HINT}") from (
-            error
-        )
     except (ConnectionError, RuntimeError) as error:
         raise FarmError(f"cannot join the farm at {address}: {error}") from error
     try:
-        yield ray
+        # Ray prints the cluster's error events (a retried task...) on stdout: stderr keeps
+        # stdout for the command's own output (its --json envelope).
+        with contextlib.redirect_stdout(sys.stderr):
+            yield ray
     finally:
         ray.shutdown()

@@ -17,7 +17,7 @@ from typing import Any
 
 from projectapi.errors import ProjectAPIError
 from projectapi.farm.agent import BoardAgent, agent_name
-from projectapi.farm.connection import NAMESPACE, check_reachable, connected
+from projectapi.farm.connection import NAMESPACE, check_farm, connected
 from projectapi.farm.discovery import ask_all
 from projectapi.farm.errors import FarmError, InventoryError
 from projectapi.farm.inventory import BoardSpec, load_inventory, resource_name
@@ -127,7 +127,7 @@ def serve_boards(
     """Join ``address`` with the boards of ``inventory``; return only by an exception."""
     boards = load_inventory(inventory)
     check_templates(boards, str(inventory))
-    check_reachable(address)
+    check_farm(address)
     tag = uuid.uuid4().hex[:12]
     arguments = [*join_arguments(address, node_resources(boards, tag)), *settings.arguments()]
     with RayNode(arguments) as node, connected(address) as ray:
