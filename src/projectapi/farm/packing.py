@@ -35,6 +35,7 @@ def pack_directory(directory: pathlib.Path, skip: tuple[str, ...] = ()) -> bytes
 
 def unpack_directory(data: bytes, destination: pathlib.Path) -> pathlib.Path:
     """Write the tar ``data`` as the new directory ``destination`` (all or nothing)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(suffix=".tar", dir=destination.parent) as archive:
         archive.write(data)
         archive.flush()
