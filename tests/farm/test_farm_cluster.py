@@ -15,7 +15,9 @@ import sqlite3
 import time
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
+from support.data import MLF_DIR
 from support.farm_cluster import FarmCluster
 from tune import candidates as make
 
@@ -128,6 +130,21 @@ def test_absent_board_fails_at_once(farm: FarmCluster) -> None:
         assert "no board of the farm qualifies" in done.stderr
         assert "an386#0 (mps2-an386, qemu, labels m4) on 127.0.0.1" in done.stderr
         assert "rv32 (virt-rv32, qemu, labels riscv)" in done.stderr
+
+
+def test_run_on_a_farm_board(farm: FarmCluster, tmp_path: pathlib.Path) -> None:
+    """``run --farm``: a project generated here is built and run on node b's virt-rv32."""
+    model = MLF_DIR / "qnn_dense_int8_aot_c"
+    project = tmp_path / "project"
+    created = farm.run("create", "-t", "qemu", "-o", "board=virt-rv32",
+                       "-o", "project_type=aot_standalone", str(model) + ".tar", str(project))  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    done = farm.run("run", str(project), "--input", f"x={model}.input.npy", "--farm",
+                    farm.address, "-o", "board=virt-rv32", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "ran on board virt-rv32/rv32@" in done.stderr
+    got = json.loads(done.stdout)["result"]["outputs"]["output"]["data"]
+    assert got == np.load(f"{model}.output.npy").reshape(-1).tolist()
 
 
 def test_wrong_token_is_refused(farm: FarmCluster) -> None:
