@@ -20,7 +20,7 @@ def pack_directory(directory: pathlib.Path, skip: tuple[str, ...] = ()) -> bytes
     """An uncompressed tar of ``directory``'s regular files, names relative; the top-level
     entries named in ``skip`` are left out."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for root, folders, files in os.walk(directory):
             if pathlib.Path(root) == directory:
                 folders[:] = [f for f in folders if f not in skip]
