@@ -22,7 +22,7 @@ import numpy as np
 
 from projectapi.farm.health import BROKEN, BoardHealth
 from projectapi.farm.inventory import BoardSpec
-from projectapi.farm.packing import unpack_directory
+from projectapi.farm.packing import remove_later, unpack_directory
 from projectapi.farm.selection import BoardInfo
 from projectapi.project import GeneratedProject
 from projectapi.tune.measure import (
@@ -124,7 +124,7 @@ class BoardAgent:
                             project, candidate, target, evaluator, reference, clock
                         )
             finally:
-                shutil.rmtree(project_dir, ignore_errors=True)
+                remove_later(project_dir)
             status[0] = outcome.status
         broken = self.health.state == BROKEN
         run = BoardRun(self.label, outcome.status, outcome.error, times, clock.seconds, broken)

@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
-from projectapi.farm.packing import pack_directory
+from projectapi.farm.packing import pack_directory, remove_later
 from projectapi.tune.measure import Candidate, Clock, Outcome, Target, generate_and_build
 
 
@@ -35,12 +35,15 @@ def build_project(archive: bytes, digest: str, target: Target) -> tuple[BuildHea
     clock, outcome = Clock(), Outcome()
     sizes: dict[str, Any] = {}
     packed = b""
-    with tempfile.TemporaryDirectory(prefix="projectapi-build-") as work:
-        path = pathlib.Path(work, f"{digest}.tar")
+    work = pathlib.Path(tempfile.mkdtemp(prefix="projectapi-build-"))
+    try:
+        path = work / f"{digest}.tar"
         path.write_bytes(archive)
-        project_dir = pathlib.Path(work, "project")
+        project_dir = work / "project"
         with outcome.capture():
             project, sizes = generate_and_build(Candidate(path, digest), target, project_dir, clock)
             project.close()
             packed = pack_directory(project_dir)
+    finally:
+        remove_later(work)
     return BuildHeader(outcome.status, outcome.error, sizes, clock.seconds, host), packed

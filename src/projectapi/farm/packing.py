@@ -7,9 +7,12 @@ another directory on another node. Unpacking goes through the one safe extractor
 
 from __future__ import annotations
 
+import concurrent.futures
+import functools
 import io
 import os
 import pathlib
+import shutil
 import tarfile
 import tempfile
 
@@ -41,3 +44,14 @@ def unpack_directory(data: bytes, destination: pathlib.Path) -> pathlib.Path:
         archive.flush()
         extract_archive(archive.name, destination)
     return destination
+
+
+@functools.cache
+def _remover() -> concurrent.futures.ThreadPoolExecutor:
+    # One thread per process; Python waits for its queue at exit, so nothing is left behind.
+    return concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="remove")
+
+
+def remove_later(folder: pathlib.Path) -> None:
+    """Delete ``folder`` in the background: a finished job's files cost it no time."""
+    _remover().submit(shutil.rmtree, folder, ignore_errors=True)
