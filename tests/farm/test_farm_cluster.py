@@ -10,7 +10,9 @@ must lose no result and record none twice. Every process the test starts is gone
 from __future__ import annotations
 
 import json
+import os
 import pathlib
+import signal
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -20,6 +22,8 @@ import pytest
 from support.data import MLF_DIR
 from support.farm_cluster import FarmCluster
 from tune import candidates as make
+
+from projectapi.farm.ray_node import session_processes
 
 pytestmark = pytest.mark.slow
 
@@ -145,6 +149,28 @@ def test_run_on_a_farm_board(farm: FarmCluster, tmp_path: pathlib.Path) -> None:
     assert "ran on board virt-rv32/rv32@" in done.stderr
     got = json.loads(done.stdout)["result"]["outputs"]["output"]["data"]
     assert got == np.load(f"{model}.output.npy").reshape(-1).tolist()
+
+
+def test_join_revives_a_dead_agent(farm: FarmCluster) -> None:
+    node_b = next(m for m in farm.members if m.log.name == "b.log")
+    agents = [
+        pid for pid in session_processes(node_b.node_session)
+        if pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"ray::BoardAgent")
+    ]  # fmt: skip
+    assert len(agents) == 2
+    os.kill(agents[0], signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while True:
+        names = sorted(b["name"] for b in _status(farm)["boards"])
+        if names == ["an386#0", "an386#1", "an386-b", "rv32"] and not _alive(agents[0]):
+            break
+        assert time.monotonic() < deadline, names
+        time.sleep(0.5)
+    assert node_b.process.poll() is None
+
+
+def _alive(pid: int) -> bool:
+    return pathlib.Path(f"/proc/{pid}").exists()
 
 
 def test_wrong_token_is_refused(farm: FarmCluster) -> None:

@@ -29,7 +29,6 @@ def import_ray() -> ModuleType:
     """The ``ray`` module (token authentication on: Ray reads the mode as it loads), or a
     FarmError saying how to install it."""
     require_token_auth()
-    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # Ray's retry warnings: not ours
     try:
         import ray
     except ImportError:
