@@ -65,7 +65,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "projectapi farm join 10.0.0.1:6379 --inventory boards.toml --node-ip 10.0.0.2\n"
         "projectapi farm status 10.0.0.1:6379",
     )
-    commands = farm.add_subparsers(dest="farm_command", required=True, metavar="COMMAND")
+    commands = farm.add_subparsers(
+        dest="farm_command", required=True, metavar="COMMAND", help="one of these (each has --help)"
+    )
     start = add_command(
         commands,
         "start",
@@ -74,6 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     start.add_argument("--port", type=int, default=DEFAULT_PORT, help="the farm's port")
     _add_node_options(start)
+    add_json(start)
     start.set_defaults(func=_start)
     join = add_command(
         commands,
@@ -92,6 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="jobs in a row that hang, crash or fail to start before a board counts as broken",
     )
     _add_node_options(join)
+    add_json(join)
     join.set_defaults(func=_join)
     status = add_command(
         commands,
