@@ -81,7 +81,13 @@ class FarmCluster:
         self.root = pathlib.Path(tempfile.mkdtemp(prefix="pf-", dir="/tmp"))
         self.token = secrets.token_hex(16)
         self.address = f"127.0.0.1:{port}"
-        self.env = {**os.environ, **FAST_FAILURE_DETECTION, "RAY_AUTH_TOKEN": self.token}
+        (self.root / "tmp").mkdir()  # the farm's temporary files, even those of killed nodes
+        self.env = {
+            **os.environ,
+            **FAST_FAILURE_DETECTION,
+            "RAY_AUTH_TOKEN": self.token,
+            "TMPDIR": str(self.root / "tmp"),
+        }
         self.env.pop("RAY_ADDRESS", None)
         self.members: list[Member] = []
 

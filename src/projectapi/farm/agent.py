@@ -59,8 +59,11 @@ def agent_name(node_tag: str, unit: str) -> str:
 class BoardAgent:
     """One board; run as a Ray actor (its methods are called remotely)."""
 
-    def __init__(self, spec: BoardSpec, unit: str, name: str, failure_limit: int) -> None:
-        """Hold board ``unit`` of ``spec``; work happens in a private folder of this node."""
+    def __init__(
+        self, spec: BoardSpec, unit: str, name: str, failure_limit: int, work_root: str
+    ) -> None:
+        """Hold board ``unit`` of ``spec``; work happens in a folder of its own in
+        ``work_root`` (the joining process's folder on this machine, removed when it leaves)."""
         import ray
 
         context = ray.get_runtime_context()
@@ -76,7 +79,7 @@ class BoardAgent:
         )
         self.label = f"{spec.kind}/{unit}@{self.info.host}:{self.info.node[:8]}"
         self.health = BoardHealth(failure_limit)
-        self.work_dir = pathlib.Path(tempfile.mkdtemp(prefix="projectapi-board-"))
+        self.work_dir = pathlib.Path(tempfile.mkdtemp(prefix="board-", dir=work_root))
         self._lock = threading.Lock()
 
     def describe(self) -> BoardInfo:
@@ -118,8 +121,10 @@ class BoardAgent:
         with self._job() as status:
             try:
                 with outcome.capture():
-                    unpack_directory(packed, project_dir)
-                    with GeneratedProject(project_dir) as project:
+                    with clock.step("receive"):  # what the farm adds: unpack, start its server
+                        unpack_directory(packed, project_dir)
+                        project = GeneratedProject(project_dir)
+                    with project:
                         times, outputs = measure_built(
                             project, candidate, target, evaluator, reference, clock
                         )
@@ -136,14 +141,14 @@ class BoardAgent:
         """Build (here, for this board), flash and run a generated project: ``projectapi run``."""
         from projectapi.run.project_run import run_arrays
 
-        project_dir = self.work_dir / "run"
-        shutil.rmtree(project_dir, ignore_errors=True)
+        project_dir = pathlib.Path(tempfile.mkdtemp(prefix="run-", dir=self.work_dir))
+        project_dir.rmdir()  # unpacking makes it; the unique name stays ours
         with self._job() as status:
             try:
                 unpack_directory(packed, project_dir)
                 report = run_arrays(project_dir, inputs, options)
             finally:
-                shutil.rmtree(project_dir, ignore_errors=True)
+                remove_later(project_dir)
             status[0] = "ok"
         return self.label, report
 

@@ -9,6 +9,7 @@ processes stop.
 from __future__ import annotations
 
 import pathlib
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -63,12 +64,18 @@ class NodeAgents:
     """The agents of this node's boards, created, revived and ended together."""
 
     def __init__(
-        self, ray: ModuleType, boards: Sequence[BoardSpec], tag: str, failure_limit: int
+        self,
+        ray: ModuleType,
+        boards: Sequence[BoardSpec],
+        tag: str,
+        failure_limit: int,
+        work_root: pathlib.Path,
     ) -> None:
-        """Describe the agents; ``start`` creates them."""
+        """Describe the agents (working in ``work_root``); ``start`` creates them."""
         self._ray = ray
         self._tag = tag
         self._limit = failure_limit
+        self._work_root = str(work_root)
         self._units = [(spec, unit) for spec in boards for unit in spec.unit_names()]
         self.handles: dict[str, Any] = {}
 
@@ -81,7 +88,7 @@ class NodeAgents:
             resources={resource_name(spec.kind): 1, node_resource(self._tag): 1},
             max_concurrency=4,  # status answers while a job runs; jobs come one at a time
         )
-        return actor.remote(spec, unit, name, self._limit)
+        return actor.remote(spec, unit, name, self._limit, self._work_root)
 
     def start(self) -> None:
         """Create every agent and wait until each answers."""
@@ -130,8 +137,12 @@ def serve_boards(
     check_farm(address)
     tag = uuid.uuid4().hex[:12]
     arguments = [*join_arguments(address, node_resources(boards, tag)), *settings.arguments()]
-    with RayNode(arguments) as node, connected(address) as ray:
-        agents = NodeAgents(ray, boards, tag, failure_limit)
+    with (
+        tempfile.TemporaryDirectory(prefix="projectapi-farm-node-") as work_root,
+        RayNode(arguments) as node,
+        connected(address) as ray,
+    ):
+        agents = NodeAgents(ray, boards, tag, failure_limit, pathlib.Path(work_root))
         try:
             agents.start()
             on_ready(node, sorted(agents.handles))
