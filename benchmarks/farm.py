@@ -99,7 +99,9 @@ def inside(address: str, folder: pathlib.Path, count: int, single: int) -> None:
         for _ in range(200):
             ray.get(agent.describe.remote())
         call = (time.perf_counter() - start) / 200
-    print(json.dumps({"pooled": pooled, "alone": alone, "call": call}))
+    with tune.ResultDatabase(folder / "f.db") as database:
+        receive = statistics.fmean(r.seconds["receive"] for r in database.results())
+    print(json.dumps({"pooled": pooled, "alone": alone, "call": call, "receive": receive}))
 
 
 def main() -> None:
@@ -154,6 +156,8 @@ def main() -> None:
     print(f"  local {local_alone * 1e3:.0f} ms, farm {farm['alone'] * 1e3:.0f} ms: "
           f"Ray adds {(farm['alone'] - local_alone) * 1e3:.0f} ms per measurement")  # fmt: skip
     print(f"  an empty call to a board agent: {farm['call'] * 1e3:.2f} ms round trip")
+    print(f"  on the board's node, unpacking the built project and starting its server: "
+          f"{farm['receive'] * 1e3:.0f} ms (mean over the pool run)")  # fmt: skip
     print(f"farm processes left after stopping: {len(left)}")
 
 
