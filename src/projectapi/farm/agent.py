@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from projectapi.farm.errors import FarmError
 from projectapi.farm.health import BROKEN, BoardHealth
 from projectapi.farm.inventory import BoardSpec
 from projectapi.farm.packing import remove_later, unpack_directory
@@ -37,6 +38,10 @@ from projectapi.tune.measure import (
 )
 
 AGENT_PREFIX = "board/"
+
+
+class BoardBrokenError(FarmError):
+    """The board is marked broken: it takes no jobs until its agent restarts."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,8 @@ class BoardAgent:
         self.label = f"{spec.kind}/{unit}@{self.info.host}:{self.info.node[:8]}"
         self.health = BoardHealth(failure_limit)
         self.work_dir = pathlib.Path(tempfile.mkdtemp(prefix="board-", dir=work_root))
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the health record
+        self._board = threading.Lock()  # one job at a time, whichever driver sends it
 
     def describe(self) -> BoardInfo:
         """Which board this is and where."""
@@ -94,14 +100,18 @@ class BoardAgent:
 
     @contextlib.contextmanager
     def _job(self) -> Iterator[list[str]]:
-        with self._lock:
-            self.health.start()
-        status = ["error"]
-        try:
-            yield status
-        finally:
+        """Hold the board for one job (jobs of other drivers wait); refused once broken."""
+        with self._board:
             with self._lock:
-                self.health.finish(status[0])
+                if self.health.state == BROKEN:
+                    raise BoardBrokenError(f"board {self.info.name} is broken")
+                self.health.start()
+            status = ["error"]
+            try:
+                yield status
+            finally:
+                with self._lock:
+                    self.health.finish(status[0])
 
     def measure(
         self,

@@ -8,13 +8,14 @@ qualifying board; its result is recorded once, by the pool, when that run ends.
 
 from __future__ import annotations
 
+import logging
 import pathlib
-import sys
 import threading
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
+from projectapi.farm.agent import BoardBrokenError
 from projectapi.farm.agent_pool import AgentPool
 from projectapi.farm.builder import BuildHeader, build_project
 from projectapi.farm.discovery import Agent, find_agents
@@ -25,7 +26,7 @@ from projectapi.farm.selection import (
     select,
     shared_options,
 )
-from projectapi.tune.database import OK
+from projectapi.tune.database import OK, MeasureResult
 from projectapi.tune.measure import (
     Candidate,
     Outcome,
@@ -35,6 +36,8 @@ from projectapi.tune.measure import (
     make_result,
 )
 from projectapi.tune.pool import Measured
+
+_log = logging.getLogger(__name__)
 
 # A build whose output vanished with its node is built again this many times at most.
 _REBUILDS = 3
@@ -103,10 +106,17 @@ class FarmMeasurer:
                     raise
                 header, packed = self._build_on_farm(archive, candidate)
                 continue
+            except exceptions.RayTaskError as error:
+                if not isinstance(error.cause, BoardBrokenError):
+                    raise
+                self.agents.release(agent, broken=True)  # broken meanwhile, by another job
+                continue
             except (exceptions.RayActorError, exceptions.NodeDiedError) as error:
                 self.agents.lost(agent)
-                print(f"farm: lost {agent.describe()} ({type(error).__name__}); "
-                      f"measuring {candidate.archive.name} on another board", file=sys.stderr)  # fmt: skip
+                _log.warning(
+                    "farm: lost %s (%s); measuring %s on another board",
+                    agent.describe(), type(error).__name__, candidate.archive.name,
+                )  # fmt: skip
                 continue
             self.agents.release(agent, broken=run.broken)
             outcome = Outcome(run.status, run.error)
@@ -125,7 +135,7 @@ class FarmMeasurer:
         header: BuildHeader,
         times: tuple[float, ...] = (),
         seconds: dict[str, float] | None = None,
-    ) -> Any:
+    ) -> MeasureResult:
         return make_result(
             candidate,
             self.target,
