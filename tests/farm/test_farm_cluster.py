@@ -173,6 +173,26 @@ def _alive(pid: int) -> bool:
     return pathlib.Path(f"/proc/{pid}").exists()
 
 
+def test_a_board_that_keeps_hanging_is_broken(farm: FarmCluster) -> None:
+    """rv32 (the only riscv board) hangs on three candidates in a row (each time its QEMU is
+    stopped and started afresh): it is marked broken and the last candidate fails at once."""
+    reference = make.good(farm.root / "ref.tar")
+    hanging = [
+        make._write(farm.root / f"hang{p}.tar", make.KERNEL.format(
+            passes=p, size=make.SIZE, factor="2.0", extra=make.HANG))
+        for p in range(1, 5)
+    ]  # fmt: skip
+    db = farm.root / "hang.db"
+    done = farm.run("measure", *map(str, hanging), *JOB, "--reference", str(reference),
+                    "--timeout", "2", "-o", "board=virt-rv32", "--board-label", "riscv", "--db", str(db),
+                    "--farm", farm.address)  # fmt: skip
+    assert done.returncode == 1
+    assert "no qualifying board is left (lost or broken: rv32 (virt-rv32" in done.stderr
+    assert [status for _, status, _ in _recorded(db)] == ["hung"] * 3  # the 4th: no board
+    rv32 = next(b for b in _status(farm)["boards"] if b["name"] == "rv32")
+    assert (rv32["state"], rv32["failed"]) == ("broken", 3)
+
+
 def test_wrong_token_is_refused(farm: FarmCluster) -> None:
     done = farm.run("farm", "status", farm.address, RAY_AUTH_TOKEN="0" * 32)
     assert done.returncode == 1
