@@ -70,3 +70,20 @@ def test_pool_fails_waiters_when_no_board_is_left() -> None:
     assert [str(e) for e in errors] == [
         "no qualifying board is left (lost or broken: A broken; B lost)"
     ]
+
+
+def test_what_a_ray_error_means_for_the_farm() -> None:
+    import ray  # the farm extra, installed by scripts/install-deps.sh
+
+    from projectapi.farm.agent import BoardBrokenError
+    from projectapi.farm.measurer import BROKEN_BOARD, LOST_AGENT, LOST_BUILD, failure_kind
+
+    exceptions = ray.exceptions
+    lost_object = exceptions.ObjectLostError("00" * 28, "owner", "call site")
+    assert failure_kind(ray, lost_object) == LOST_BUILD
+    assert failure_kind(ray, exceptions.ActorDiedError()) == LOST_AGENT
+    assert failure_kind(ray, exceptions.ActorUnavailableError("gone", None)) == LOST_AGENT
+    wrapped = exceptions.RayTaskError("measure", "traceback", BoardBrokenError("rv32 is broken"))
+    assert failure_kind(ray, wrapped) == BROKEN_BOARD
+    bug = exceptions.RayTaskError("measure", "traceback", ValueError("a bug"))
+    assert failure_kind(ray, bug) is None

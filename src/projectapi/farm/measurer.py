@@ -50,6 +50,21 @@ def qualifying_agents(ray: ModuleType, requirement: Requirement) -> list[Agent]:
     return [a for a in agents if a.info.agent in chosen]
 
 
+LOST_AGENT, LOST_BUILD, BROKEN_BOARD = "lost agent", "lost build", "broken board"
+
+
+def failure_kind(ray: ModuleType, error: BaseException) -> str | None:
+    """What a Ray error from a job means for the farm, None for a fault of the code itself."""
+    exceptions = ray.exceptions
+    cause = error.cause if isinstance(error, exceptions.RayTaskError) else error
+    if isinstance(cause, BoardBrokenError):
+        return BROKEN_BOARD
+    if isinstance(cause, exceptions.ObjectLostError):
+        return LOST_BUILD
+    lost = (exceptions.RayActorError, exceptions.NodeDiedError, exceptions.WorkerCrashedError)
+    return LOST_AGENT if isinstance(cause, lost) else None
+
+
 class FarmMeasurer:
     """Measures candidates for ``target`` on the farm ``ray`` is attached to."""
 
@@ -89,7 +104,6 @@ class FarmMeasurer:
             board = f"{self.target.board} (build on {header.host})"
             outcome = Outcome(header.status, header.error)
             return self._result(candidate, board, outcome, header), None
-        exceptions = self._ray.exceptions
         rebuilds = 0
         while True:
             agent = self.agents.acquire()
@@ -99,24 +113,23 @@ class FarmMeasurer:
             )
             try:
                 run, outputs = self._ray.get(call)
-            except exceptions.ObjectLostError:
-                self.agents.release(agent)
-                rebuilds += 1
-                if rebuilds > _REBUILDS:
+            except self._ray.exceptions.RayError as error:
+                kind = failure_kind(self._ray, error)
+                if kind is None:
                     raise
-                header, packed = self._build_on_farm(archive, candidate)
-                continue
-            except exceptions.RayTaskError as error:
-                if not isinstance(error.cause, BoardBrokenError):
-                    raise
-                self.agents.release(agent, broken=True)  # broken meanwhile, by another job
-                continue
-            except (exceptions.RayActorError, exceptions.NodeDiedError) as error:
-                self.agents.lost(agent)
-                _log.warning(
-                    "farm: lost %s (%s); measuring %s on another board",
-                    agent.describe(), type(error).__name__, candidate.archive.name,
-                )  # fmt: skip
+                if kind == LOST_AGENT:
+                    self.agents.lost(agent)
+                    _log.warning(
+                        "farm: lost %s (%s); measuring %s on another board",
+                        agent.describe(), type(error).__name__, candidate.archive.name,
+                    )  # fmt: skip
+                    continue
+                self.agents.release(agent, broken=kind == BROKEN_BOARD)
+                if kind == LOST_BUILD:  # it lived on a node that died: build it again
+                    rebuilds += 1
+                    if rebuilds > _REBUILDS:
+                        raise
+                    header, packed = self._build_on_farm(archive, candidate)
                 continue
             self.agents.release(agent, broken=run.broken)
             outcome = Outcome(run.status, run.error)
@@ -124,8 +137,17 @@ class FarmMeasurer:
             return self._result(candidate, run.board, outcome, header, run.times, seconds), outputs
 
     def _build_on_farm(self, archive: Any, candidate: Candidate) -> tuple[BuildHeader, Any]:
-        header_ref, packed = self._build.remote(archive, candidate.digest, self.build_target)
-        return self._ray.get(header_ref), packed
+        """Build as a Ray task; a build lost with its node (after Ray's own retries) is
+        submitted again."""
+        attempts = 0
+        while True:
+            header_ref, packed = self._build.remote(archive, candidate.digest, self.build_target)
+            try:
+                return self._ray.get(header_ref), packed
+            except self._ray.exceptions.RayError as error:
+                attempts += 1
+                if failure_kind(self._ray, error) is None or attempts > _REBUILDS:
+                    raise
 
     def _result(
         self,
