@@ -88,19 +88,20 @@ def connected(address: str) -> Iterator[ModuleType]:
     """This process attached to the farm at ``address`` as a Ray driver, for the block (its
     stdout goes to stderr meanwhile)."""
     ray = check_farm(address)
-    try:
-        ray.init(
-            address=address,
-            namespace=NAMESPACE,
-            logging_level="ERROR",
-            log_to_driver=False,
-        )
-    except (ConnectionError, RuntimeError) as error:
-        raise FarmError(f"cannot join the farm at {address}: {error}") from error
-    try:
-        # Ray prints the cluster's error events (a retried task...) on stdout: stderr keeps
-        # stdout for the command's own output (its --json envelope).
-        with contextlib.redirect_stdout(sys.stderr):
+    # Ray prints the cluster's events (a retried task, a node that died...) on stdout from a
+    # thread of its own, until it shuts down: stderr takes them, stdout stays the command's
+    # (its --json envelope).
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            ray.init(
+                address=address,
+                namespace=NAMESPACE,
+                logging_level="ERROR",
+                log_to_driver=False,
+            )
+        except (ConnectionError, RuntimeError) as error:
+            raise FarmError(f"cannot join the farm at {address}: {error}") from error
+        try:
             yield ray
-    finally:
-        ray.shutdown()
+        finally:
+            ray.shutdown()
