@@ -27,6 +27,7 @@ _COMMAND_MODULES = (
     "projectapi.cli.device_commands",
     "projectapi.cli.measure_command",
     "projectapi.cli.tune_command",
+    "projectapi.cli.farm_command",
 )
 
 # Exit statuses: 128 + the signal number, as shells report a command a signal ended.
@@ -105,7 +106,7 @@ class Interrupted(ProjectAPIError):
 def _typed_command(argv: Sequence[str]) -> str:
     """The subcommand words of ``argv`` as far as they can be told without parsing."""
     words = [word for word in argv if not word.startswith("-")][:2]
-    return " ".join(words[:2] if words[:1] == ["mlf"] else words[:1])
+    return " ".join(words[:2] if words[:1] in (["mlf"], ["farm"]) else words[:1])
 
 
 @contextlib.contextmanager

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import pathlib
+from collections.abc import Iterator
 from typing import Any
 
 from projectapi.cli import output
+from projectapi.cli.farm_command import add_farm_options
 from projectapi.cli.parsing import add_command, add_json
 from projectapi.cli.project_commands import _add_options
 
@@ -20,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "measure",
         "time candidate MLF archives of one model on a pool of boards, checking their outputs",
         "projectapi measure a.tar b.tar --template qemu -o board=mps2-an386 "
-        "-o project_type=aot_standalone -o icount=true --boards 2",
+        "-o project_type=aot_standalone -o icount=true --boards 2\n"
+        "projectapi measure a.tar b.tar --template qemu -o board=mps2-an386 "
+        "-o project_type=aot_standalone -o icount=true --farm 10.0.0.1:6379",
     )
     parser.add_argument(
         "candidates",
@@ -43,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="archive whose outputs every candidate must match (default: the first candidate)",
     )
     add_measure_options(parser)
+    add_farm_options(parser)
     add_json(parser)
     parser.set_defaults(func=_measure)
 
@@ -80,6 +86,19 @@ def evaluator_from(args: argparse.Namespace) -> Any:
     )
 
 
+@contextlib.contextmanager
+def measurer_for(args: argparse.Namespace, target: Any, evaluator: Any) -> Iterator[Any]:
+    """The farm's measurer with ``--farm`` (connected for the block), else None (local)."""
+    if not args.farm:
+        yield None
+        return
+    from projectapi.farm.connection import connected
+    from projectapi.farm.measurer import FarmMeasurer
+
+    with connected(args.farm) as ray:
+        yield FarmMeasurer(ray, target, evaluator, args.board_label)
+
+
 def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value * 1e6:,.2f} us"
 
@@ -88,17 +107,15 @@ def _measure(args: argparse.Namespace) -> int:
     from projectapi import tune
     from projectapi.tune.progress import Progress
 
-    evaluator = tune.TimeEvaluator(
-        number=args.number,
-        repeat=args.repeat,
-        min_repeat_ms=args.min_repeat_ms,
-        timeout=args.timeout,
-    )
+    evaluator = evaluator_from(args)
     candidates = [tune.Candidate.from_path(path) for path in args.candidates]
     reference = tune.Candidate.from_path(args.reference) if args.reference else None
     target = tune.Target.from_strings(args.template, args.option_strings)
-    with tune.ResultDatabase(args.db) as database:
-        pool = tune.MeasurePool(target, evaluator, database, boards=args.boards)
+    with (
+        tune.ResultDatabase(args.db) as database,
+        measurer_for(args, target, evaluator) as measurer,
+    ):
+        pool = tune.MeasurePool(target, evaluator, database, boards=args.boards, measurer=measurer)
         total = len({c.digest for c in candidates})
         done = pool.recorded(candidates)
         with Progress(total, "measure", done=done, quiet=args.json) as progress:

@@ -30,7 +30,11 @@ def command_name(args: argparse.Namespace) -> str:
     """The subcommand as typed: ``info``, ``mlf validate``..."""
     return " ".join(
         part
-        for part in (getattr(args, "command", None), getattr(args, "mlf_command", None))
+        for part in (
+            getattr(args, "command", None),
+            getattr(args, "mlf_command", None),
+            getattr(args, "farm_command", None),
+        )
         if part
     )
 

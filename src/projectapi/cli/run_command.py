@@ -18,6 +18,7 @@ import numpy as np
 
 from projectapi import run as run_layer
 from projectapi.cli import output, run_checks
+from projectapi.cli.farm_command import add_farm_options
 from projectapi.cli.parsing import add_command, add_json
 from projectapi.cli.project_commands import _add_options
 from projectapi.project import TemplateProject
@@ -108,9 +109,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         project_options=tuple(args.option_strings),
     )
     with run_checks.reported(args) as mismatches:
-        report = run_layer.run_project(
-            pathlib.Path(args.project_dir).resolve(), _parse_inputs(args.input), options
-        )
+        report = _run(args, options)
         if out_dir is not None:
             for name, path in run_layer.write_outputs(out_dir, report.outputs).items():
                 print(f"output {name!r} -> {path}", file=sys.stderr)
@@ -120,6 +119,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
             lambda: _print_report(report, args.print_top),
         )
         return run_checks.check(args, report.outputs, mismatches)
+
+
+def _run(args: argparse.Namespace, options: run_layer.RunOptions) -> run_layer.RunReport:
+    """Run here, or with ``--farm`` on a qualifying board of the farm."""
+    project_dir = pathlib.Path(args.project_dir).resolve()
+    if not args.farm:
+        return run_layer.run_project(project_dir, _parse_inputs(args.input), options)
+    from projectapi.farm.connection import connected
+    from projectapi.farm.remote_run import run_on_farm
+
+    with connected(args.farm) as ray:
+        board, report = run_on_farm(
+            ray, project_dir, _parse_inputs(args.input), options, args.board_label
+        )
+    print(f"ran on board {board}", file=sys.stderr)
+    return report
 
 
 def _compare(outputs: Mapping[str, np.ndarray], reference: list[np.ndarray]) -> bool:
@@ -189,7 +204,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         subparsers,
         "run",
         "build if needed and run a generated project's model",
-        "projectapi run proj --input input=model.input.npy --print-top 3",
+        "projectapi run proj --input input=model.input.npy --print-top 3\n"
+        "projectapi run proj --farm 10.0.0.1:6379 -o board=mps2-an386 --board-label lab",
     )
     run.add_argument("project_dir", metavar="PROJECT_DIR", help="generated project directory")
     run.add_argument(
@@ -236,6 +252,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "first run's time)",
     )
     _add_options(run, "build, flash and open_transport options")
+    add_farm_options(run)
     run.add_argument(
         "--graph-executor",
         choices=run_layer.GRAPH_EXECUTORS,

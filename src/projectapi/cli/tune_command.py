@@ -7,7 +7,8 @@ import pathlib
 
 from projectapi.cli import output
 from projectapi.cli.compile_command import _TARGETS, _shapes
-from projectapi.cli.measure_command import add_measure_options, evaluator_from
+from projectapi.cli.farm_command import add_farm_options
+from projectapi.cli.measure_command import add_measure_options, evaluator_from, measurer_for
 from projectapi.cli.parsing import add_command, add_json
 from projectapi.cli.project_commands import _add_options
 
@@ -19,7 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "tune",
         "tune a model's kernels on the device with MetaSchedule and write the tuned MLF archive",
         "projectapi tune mnist-8.onnx tuned.tar --target cortex-m4 --template qemu "
-        "-o board=mps2-an386 -o project_type=aot_standalone -o icount=true --trials 64 --boards 2",
+        "-o board=mps2-an386 -o project_type=aot_standalone -o icount=true --trials 64 --boards 2\n"
+        "projectapi tune mnist-8.onnx tuned.tar --target cortex-m4 --template qemu "
+        "-o board=mps2-an386 -o project_type=aot_standalone -o icount=true --trials 64 "
+        "--farm 10.0.0.1:6379",
     )
     parser.add_argument("model", type=pathlib.Path, help="model file: .onnx or .pt2")
     parser.add_argument("archive", type=pathlib.Path, help="tuned MLF archive (.tar) to write")
@@ -36,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="keep the results database, MetaSchedule's database and the archives here",
     )  # fmt: skip
     add_measure_options(parser)
+    add_farm_options(parser)
     add_json(parser)
     parser.set_defaults(func=_tune)
 
@@ -50,7 +55,11 @@ def _tune(args: argparse.Namespace) -> int:
     from projectapi.tune.progress import Progress
 
     target = tune.Target.from_strings(args.template, args.option_strings)
-    with Progress(args.trials, "tune", quiet=args.json) as progress:
+    evaluator = evaluator_from(args)
+    with (
+        measurer_for(args, target, evaluator) as measurer,
+        Progress(args.trials, "tune", quiet=args.json) as progress,
+    ):
         report = tune_model(
             args.model,
             args.archive,
@@ -59,10 +68,11 @@ def _tune(args: argparse.Namespace) -> int:
             trials=args.trials,
             boards=args.boards,
             log=args.log,
-            evaluator=evaluator_from(args),
+            evaluator=evaluator,
             input_shapes=_shapes(args.input_shape),
             on_result=progress.update,
             on_tasks=progress.set_total,
+            measurer=measurer,
         )
 
     def text() -> None:

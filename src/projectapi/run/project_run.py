@@ -188,6 +188,20 @@ def drive(runner: ModelRunner, arrays: Mapping[str, np.ndarray], options: RunOpt
     return RunReport(outputs, measurement, profile)
 
 
+def project_inputs(
+    project_dir: pathlib.Path, files: Mapping[str, pathlib.Path], options: RunOptions
+) -> dict[str, np.ndarray]:
+    """The checked inputs for ``project_dir``'s model: ``files``, random for the rest."""
+    check_options(options)
+    library_path = project_dir / MLF_FILE
+    if not project_dir.is_dir():
+        raise RunError(f"project directory {project_dir} does not exist; create one first")
+    if not library_path.is_file():
+        raise RunError(f"{project_dir} has no {MLF_FILE}: is it a generated project?")
+    ins, _ = model_layouts(mlf.open(library_path).model())
+    return load_inputs(ins, files, options.seed, reshape=options.reshape)
+
+
 def run_project(
     project_dir: pathlib.Path,
     files: Mapping[str, pathlib.Path],
@@ -195,15 +209,14 @@ def run_project(
 ) -> RunReport:
     """Build ``project_dir`` if needed, flash it, and run its model (plus timing runs)."""
     options = options or RunOptions()
-    check_options(options)
-    library_path = project_dir / MLF_FILE
-    if not project_dir.is_dir():
-        raise RunError(f"project directory {project_dir} does not exist; create one first")
-    if not library_path.is_file():
-        raise RunError(f"{project_dir} has no {MLF_FILE}: is it a generated project?")
-    model = mlf.open(library_path).model()
-    ins, _ = model_layouts(model)
-    arrays = load_inputs(ins, files, options.seed, reshape=options.reshape)
+    return run_arrays(project_dir, project_inputs(project_dir, files, options), options)
+
+
+def run_arrays(
+    project_dir: pathlib.Path, arrays: Mapping[str, np.ndarray], options: RunOptions
+) -> RunReport:
+    """``run_project`` with inputs already checked (``project_inputs``)."""
+    model = mlf.open(project_dir / MLF_FILE).model()
     with GeneratedProject(project_dir) as project:
         _check_project(options, model, project_type(project), project.info.platform_name)
         values = parse_option_strings(options.project_options, project.options)

@@ -188,7 +188,7 @@ def time_runs(runner: run.ModelRunner, evaluator: TimeEvaluator, first: float) -
     return tuple(times)
 
 
-class _Clock:
+class Clock:
     """Host seconds spent in each step."""
 
     def __init__(self) -> None:
@@ -204,7 +204,7 @@ class _Clock:
 
 
 def generate_and_build(
-    candidate: Candidate, target: Target, project_dir: pathlib.Path, clock: _Clock
+    candidate: Candidate, target: Target, project_dir: pathlib.Path, clock: Clock
 ) -> tuple[GeneratedProject, dict[str, Any]]:
     """Generate and build ``candidate``'s project (the build cache keeps the runtime objects)."""
     with clock.step("generate"), TemplateProject(target.template) as template:
@@ -224,7 +224,7 @@ def measure_built(
     target: Target,
     evaluator: TimeEvaluator,
     reference: Reference,
-    clock: _Clock,
+    clock: Clock,
 ) -> tuple[tuple[float, ...], dict[str, np.ndarray]]:
     """Flash, run once, check the outputs, then time; the outputs are returned."""
     model = mlf.open(candidate.archive).model()
@@ -273,6 +273,57 @@ class Slots:
             self._boards.put(slot)
 
 
+@dataclass
+class Outcome:
+    """How a measurement ended: ``ok``, or the status and message of its first failure."""
+
+    status: str = OK
+    error: str = ""
+
+    @contextlib.contextmanager
+    def capture(self) -> Iterator[None]:
+        """Turn the candidate's own faults inside into a status (other errors pass through)."""
+        try:
+            yield
+        except _Failed as failure:
+            self.status, self.error = failure.status, str(failure)
+        except (ProjectAPIError, OSError) as failure:
+            self.status, self.error = classify(failure), f"{type(failure).__name__}: {failure}"
+
+
+def new_project_dir(candidate: Candidate, work_dir: pathlib.Path) -> pathlib.Path:
+    """A fresh, unique, not yet existing path for ``candidate``'s project in ``work_dir``."""
+    project_dir = pathlib.Path(tempfile.mkdtemp(prefix=candidate.digest[:12] + "-", dir=work_dir))
+    project_dir.rmdir()  # the template makes it; the unique name stays ours
+    return project_dir
+
+
+def make_result(
+    candidate: Candidate,
+    target: Target,
+    evaluator: TimeEvaluator,
+    board: str,
+    outcome: Outcome,
+    times: tuple[float, ...] = (),
+    sizes: Mapping[str, Any] | None = None,
+    seconds: Mapping[str, float] | None = None,
+) -> MeasureResult:
+    """The database row of one measurement."""
+    return MeasureResult(
+        key=measurement_key(candidate, target, evaluator),
+        candidate=candidate.digest,
+        archive=str(candidate.archive),
+        board=board,
+        template=target.template,
+        options=_jsonable(target.options),
+        status=outcome.status,
+        times=times,
+        sizes=_jsonable(sizes or {}),
+        error=outcome.error,
+        seconds=dict(seconds or {}),
+    )
+
+
 def measure_candidate(
     candidate: Candidate,
     target: Target,
@@ -283,34 +334,21 @@ def measure_candidate(
 ) -> tuple[MeasureResult, dict[str, np.ndarray] | None]:
     """Measure one candidate start to end; never raises for the candidate's own faults."""
     slots = slots or Slots()
-    clock = _Clock()
-    project_dir = pathlib.Path(tempfile.mkdtemp(prefix=candidate.digest[:12] + "-", dir=work_dir))
-    project_dir.rmdir()  # the template makes it; the unique name stays ours
-    status, error, times, sizes, outputs, board_slot = OK, "", (), {}, None, -1
+    clock = Clock()
+    project_dir = new_project_dir(candidate, work_dir)
+    outcome, times, sizes, outputs, board_slot = Outcome(), (), {}, None, -1
     try:
-        with slots.builder():
-            project, sizes = generate_and_build(candidate, target, project_dir, clock)
-        with project, slots.board() as board_slot:
-            times, outputs = measure_built(project, candidate, target, evaluator, reference, clock)
-    except _Failed as failure:
-        status, error = failure.status, str(failure)
-    except (ProjectAPIError, OSError) as failure:
-        status, error = classify(failure), f"{type(failure).__name__}: {failure}"
+        with outcome.capture():
+            with slots.builder():
+                project, sizes = generate_and_build(candidate, target, project_dir, clock)
+            with project, slots.board() as board_slot:
+                times, outputs = measure_built(
+                    project, candidate, target, evaluator, reference, clock
+                )
     finally:
         shutil.rmtree(project_dir, ignore_errors=True)
-    result = MeasureResult(
-        key=measurement_key(candidate, target, evaluator),
-        candidate=candidate.digest,
-        archive=str(candidate.archive),
-        board=target.board if board_slot < 0 else f"{target.board}#{board_slot}",
-        template=target.template,
-        options=_jsonable(target.options),
-        status=status,
-        times=times,
-        sizes=_jsonable(sizes),
-        error=error,
-        seconds=clock.seconds,
-    )
+    board = target.board if board_slot < 0 else f"{target.board}#{board_slot}"
+    result = make_result(candidate, target, evaluator, board, outcome, times, sizes, clock.seconds)
     return result, outputs
 
 

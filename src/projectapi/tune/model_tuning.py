@@ -20,7 +20,7 @@ from typing import Any
 
 from projectapi.tune.database import MeasureResult, ResultDatabase
 from projectapi.tune.measure import Candidate, MeasureError, Target, TimeEvaluator
-from projectapi.tune.pool import MeasurePool
+from projectapi.tune.pool import MeasurePool, Measurer
 
 REFERENCE_DIR = "untuned"
 CANDIDATE_DIR = "candidates"
@@ -139,8 +139,10 @@ def tune_model(
     input_shapes: Mapping[str, Sequence[int]] | None = None,
     on_result: Callable[[MeasureResult], None] | None = None,
     on_tasks: Callable[[int], None] | None = None,
+    measurer: Measurer | None = None,
 ) -> TuneReport:
-    """Tune ``model_path`` for ``target`` within ``trials`` candidates; write ``output``."""
+    """Tune ``model_path`` for ``target`` within ``trials`` candidates; write ``output``
+    (measured on ``boards`` local boards, or through ``measurer``, e.g. a farm's)."""
     from projectapi.tune import search, tasks
 
     if trials < 1:
@@ -158,7 +160,7 @@ def tune_model(
             on_result(result)
 
     with _log_dir(log) as folder, ResultDatabase(folder / DB_NAME) as database:
-        pool = MeasurePool(target, evaluator, database, boards=boards)
+        pool = MeasurePool(target, evaluator, database, boards=boards, measurer=measurer)
         references = {}
         for task in model.tasks:
             path = folder / REFERENCE_DIR / f"{task.name}.tar"

@@ -1,9 +1,12 @@
 """Many candidates on a pool of boards: builds on every core, one candidate per board at a time.
 
-Each candidate runs in a worker thread (generate and build hold one of ``builders`` places,
-flash and measure one of ``boards`` boards: N QEMU instances of one board, each its own
-project). The calling thread records every result in the database as it arrives, so a crash
-loses only the candidates in flight, and a re-run measures only what is not recorded.
+Each candidate runs in a worker thread through a ``Measurer``: ``LocalMeasurer`` generates and
+builds holding one of ``builders`` places, then flashes and measures on one of ``boards`` boards
+(N QEMU instances of one board, each its own project); the board farm's measurer
+(``projectapi.farm``) sends the same job to a cluster. Either way the pool alone chooses the
+reference outputs and is the one writer of the database: the calling thread records every
+result as it arrives, so a crash loses only the candidates in flight, and a re-run measures
+only what is not recorded.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
 
 from projectapi.tune.database import MeasureResult, ResultDatabase
 from projectapi.tune.measure import (
@@ -30,6 +36,41 @@ from projectapi.tune.measure import (
 )
 
 ResultCallback = Callable[[MeasureResult], None]
+Measured = tuple[MeasureResult, "dict[str, np.ndarray] | None"]
+
+
+class Measurer(Protocol):
+    """How one candidate is measured, start to end, on some board (never raising for the
+    candidate's own faults); ``workers`` candidates may be in its hands at once."""
+
+    workers: int
+
+    def measure(
+        self, candidate: Candidate, reference: Reference, work_dir: pathlib.Path
+    ) -> Measured:
+        """The candidate's result, and its outputs when it ran."""
+        ...
+
+
+class LocalMeasurer:
+    """Candidates on this machine: ``builders`` builds and ``boards`` boards at once."""
+
+    def __init__(
+        self, target: Target, evaluator: TimeEvaluator, *, boards: int, builders: int
+    ) -> None:
+        """Share ``builders`` build places and ``boards`` boards among the candidates."""
+        self.target = target
+        self.evaluator = evaluator
+        self.slots = Slots(builders, boards)
+        self.workers = builders + boards
+
+    def measure(
+        self, candidate: Candidate, reference: Reference, work_dir: pathlib.Path
+    ) -> Measured:
+        """Generate, build, flash and time ``candidate`` here."""
+        return measure_candidate(
+            candidate, self.target, self.evaluator, reference, work_dir, self.slots
+        )
 
 
 @dataclass(frozen=True)
@@ -65,16 +106,19 @@ class MeasurePool:
         *,
         boards: int = 1,
         builders: int | None = None,
+        measurer: Measurer | None = None,
     ) -> None:
-        """Prepare a pool of ``boards`` boards and ``builders`` build places (default: cores)."""
+        """Prepare a pool of ``boards`` boards and ``builders`` build places (default: cores)
+        on this machine, or measure through ``measurer`` (e.g. a board farm's)."""
         evaluator.check()
         if boards < 1:
             raise MeasureError(f"--boards must be at least 1, got {boards}")
         self.target = target
         self.evaluator = evaluator
         self.database = database
-        self.boards = boards
-        self.builders = builders or default_builders()
+        self.measurer = measurer or LocalMeasurer(
+            target, evaluator, boards=boards, builders=builders or default_builders()
+        )
         self._stop = threading.Event()
 
     def recorded(self, candidates: Sequence[Candidate]) -> int:
@@ -125,9 +169,7 @@ class MeasurePool:
             outputs = {name[4:]: a for name, a in kept.items() if name.startswith("out:")}
             return Reference(inputs, outputs), None
         fresh = Reference.random_for(reference.archive, self.evaluator.seed)
-        result, outputs = measure_candidate(
-            reference, self.target, self.evaluator, fresh, work_dir, Slots(self.builders, 1)
-        )
+        result, outputs = self.measurer.measure(reference, fresh, work_dir)
         if outputs is None:
             raise MeasureError(
                 f"the reference {reference.archive} did not run ({result.status}: "
@@ -151,17 +193,13 @@ class MeasurePool:
         work_dir: pathlib.Path,
         on_result: ResultCallback | None,
     ) -> int:
-        slots = Slots(self.builders, self.boards)
-
         def job(candidate: Candidate) -> MeasureResult | None:
             if self._stop.is_set():
                 return None
-            return measure_candidate(
-                candidate, self.target, self.evaluator, reference, work_dir, slots
-            )[0]
+            return self.measurer.measure(candidate, reference, work_dir)[0]
 
         measured = 0
-        workers = self.builders + self.boards
+        workers = self.measurer.workers
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="measure") as executor:
             pending: set[Future[MeasureResult | None]] = {executor.submit(job, c) for c in todo}
             try:
