@@ -164,10 +164,10 @@ class BoardAgent:
 
     def _archive(self, data: bytes, digest: str) -> pathlib.Path:
         path = self.work_dir / f"{digest}.tar"
-        if not path.is_file():
-            partial = path.with_suffix(".partial")
-            partial.write_bytes(data)
-            partial.replace(path)
+        if not path.is_file():  # written beside, then renamed: jobs of two drivers may race
+            with tempfile.NamedTemporaryFile(dir=self.work_dir, delete=False) as partial:
+                partial.write(data)
+            pathlib.Path(partial.name).replace(path)
         return path
 
     def shutdown(self) -> None:
