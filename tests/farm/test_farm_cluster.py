@@ -22,6 +22,7 @@ import pytest
 from support.data import MLF_DIR
 from support.farm_cluster import FarmCluster
 from tune import candidates as make
+from tune.models import dense_model
 
 from projectapi.farm.ray_node import session_processes
 
@@ -204,6 +205,38 @@ def _recorded(db: pathlib.Path) -> list[tuple[str, str, str]]:
         return []
     with sqlite3.connect(db) as connection:
         return connection.execute("SELECT key, status, board FROM results").fetchall()
+
+
+def test_tune_on_farm_boards(farm: FarmCluster) -> None:
+    """``tune --farm``: every measurement (the kernels' references, the candidates, the whole
+    model before and after) on node a's boards, each recorded once; the tuned archive is valid
+    and computes what the untuned model does (the command refuses it otherwise)."""
+    model, tuned, log = dense_model(farm.root / "dense.onnx"), farm.root / "t.tar", farm.root / "t"
+    done = farm.run("tune", str(model), str(tuned), "--target", "cortex-m4", *JOB,
+                    "-o", "board=mps2-an386", "--board-label", "m4", "--trials", "4",
+                    "--repeat", "2", "--log", str(log), "--farm", farm.address, "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    envelope = json.loads(done.stdout)
+    assert envelope["ok"] and envelope["error"] is None
+    result = envelope["result"]
+    assert result["candidates"] == sum(t["trials"] for t in result["tasks"]) >= 1
+    assert all(t["untuned_seconds"] > 0 for t in result["tasks"])
+    assert result["tuned_seconds"] > 0 and result["archive"] == str(tuned)
+    assert farm.run("mlf", "validate", str(tuned)).returncode == 0
+
+    with sqlite3.connect(log / "measurements.db") as connection:
+        rows = connection.execute("SELECT candidate, archive, status, board FROM results")
+        digests, archives, statuses, boards = zip(*rows.fetchall(), strict=True)
+    assert len(set(digests)) == len(digests)  # every candidate measured once
+    folders = [pathlib.Path(a).parent for a in archives]
+    assert sum(f.parent.name == "candidates" for f in folders) == result["candidates"]
+    assert sum(f.name == "untuned" for f in folders) == len(result["tasks"])
+    # The tuned model matched the untuned model's outputs (else it would be wrong_output).
+    wholes = [s for s, a in zip(statuses, archives, strict=True) if "/model-" in a]
+    assert wholes and set(wholes) == {"ok"}
+    node_a = next(b["node"] for b in _status(farm)["boards"] if b["name"] == "an386#0")
+    assert {b.split("@")[0] for b in boards} <= {"mps2-an386/an386#0", "mps2-an386/an386#1"}
+    assert {b.rsplit(":", 1)[1] for b in boards} == {node_a[:8]}
 
 
 def test_node_killed_mid_measure_loses_nothing(farm: FarmCluster) -> None:
