@@ -138,14 +138,15 @@ def test_absent_board_fails_at_once(farm: FarmCluster) -> None:
 
 
 def test_run_on_a_farm_board(farm: FarmCluster, tmp_path: pathlib.Path) -> None:
-    """``run --farm``: a project generated here is built and run on node b's virt-rv32."""
+    """``run --farm``: a project generated here for virt-rv32 is built and run on node b's
+    virt-rv32, the kind of board it was generated for (no ``-o board=`` needed)."""
     model = MLF_DIR / "qnn_dense_int8_aot_c"
     project = tmp_path / "project"
     created = farm.run("create", "-t", "qemu", "-o", "board=virt-rv32",
                        "-o", "project_type=aot_standalone", str(model) + ".tar", str(project))  # fmt: skip
     assert created.returncode == 0, created.stderr
     done = farm.run("run", str(project), "--input", f"x={model}.input.npy", "--farm",
-                    farm.address, "-o", "board=virt-rv32", "--json")  # fmt: skip
+                    farm.address, "--json")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "ran on board virt-rv32/rv32@" in done.stderr
     got = json.loads(done.stdout)["result"]["outputs"]["output"]["data"]
