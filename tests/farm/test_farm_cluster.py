@@ -20,7 +20,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 from support.data import MLF_DIR
-from support.farm_cluster import FarmCluster
+from support.farm_cluster import FarmCluster, Member
 from tune import candidates as make
 from tune.models import dense_model
 
@@ -51,6 +51,14 @@ template = "qemu"
 labels = ["spare"]
 [board.options]
 board = "mps2-an386"
+"""
+NODE_C = """
+[[board]]
+name = "rv32-c"
+template = "qemu"
+labels = ["builder"]
+[board.options]
+board = "virt-rv32"
 """
 JOB = ["--template", "qemu", "-o", "project_type=aot_standalone", "-o", "icount=true"]
 
@@ -238,6 +246,36 @@ def test_tune_on_farm_boards(farm: FarmCluster) -> None:
     node_a = next(b["node"] for b in _status(farm)["boards"] if b["name"] == "an386#0")
     assert {b.split("@")[0] for b in boards} <= {"mps2-an386/an386#0", "mps2-an386/an386#1"}
     assert {b.rsplit(":", 1)[1] for b in boards} == {node_a[:8]}
+
+
+def _building(member: Member) -> bool:
+    """Whether a Ray worker of ``member``'s node is running a build task now."""
+    return any(
+        pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"ray::build_project")
+        for pid in session_processes(member.node_session)
+        if _alive(pid)
+    )
+
+
+def test_node_killed_mid_build_loses_nothing(farm: FarmCluster) -> None:
+    """A node joins, lends its CPU to the builds and dies while it builds a candidate: that
+    candidate is built again elsewhere, and every candidate is measured once."""
+    builder = farm.join("c", NODE_C, num_cpus=1)
+    db = farm.root / "rebuild.db"
+    archives = _archives(farm, "rebuild", range(1, 11))
+    job = farm.popen("measure", *archives, *JOB, "-o", "board=mps2-an386", "--board-label", "m4",
+                     "--db", str(db), "--farm", farm.address, "--json")  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not _building(builder):
+        assert time.monotonic() < deadline and job.poll() is None, "no build ran on node c"
+        time.sleep(0.05)
+    farm.kill(builder)
+    out, err = job.communicate(timeout=240)
+    assert job.returncode == 0, err
+    rows = _recorded(db)
+    assert len(rows) == len({key for key, _, _ in rows}) == 10  # every candidate, once each
+    assert {status for _, status, _ in rows} == {"ok"}
+    assert json.loads(out)["result"]["measured"] == 10
 
 
 def test_node_killed_mid_measure_loses_nothing(farm: FarmCluster) -> None:
