@@ -20,8 +20,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 from support.data import MLF_DIR
-from support.farm_cluster import FarmCluster
+from support.farm_cluster import FarmCluster, Member
 from tune import candidates as make
+from tune.models import dense_model
 
 from projectapi.farm.ray_node import session_processes
 
@@ -50,6 +51,14 @@ template = "qemu"
 labels = ["spare"]
 [board.options]
 board = "mps2-an386"
+"""
+NODE_C = """
+[[board]]
+name = "rv32-c"
+template = "qemu"
+labels = ["builder"]
+[board.options]
+board = "virt-rv32"
 """
 JOB = ["--template", "qemu", "-o", "project_type=aot_standalone", "-o", "icount=true"]
 
@@ -137,14 +146,15 @@ def test_absent_board_fails_at_once(farm: FarmCluster) -> None:
 
 
 def test_run_on_a_farm_board(farm: FarmCluster, tmp_path: pathlib.Path) -> None:
-    """``run --farm``: a project generated here is built and run on node b's virt-rv32."""
+    """``run --farm``: a project generated here for virt-rv32 is built and run on node b's
+    virt-rv32, the kind of board it was generated for (no ``-o board=`` needed)."""
     model = MLF_DIR / "qnn_dense_int8_aot_c"
     project = tmp_path / "project"
     created = farm.run("create", "-t", "qemu", "-o", "board=virt-rv32",
                        "-o", "project_type=aot_standalone", str(model) + ".tar", str(project))  # fmt: skip
     assert created.returncode == 0, created.stderr
     done = farm.run("run", str(project), "--input", f"x={model}.input.npy", "--farm",
-                    farm.address, "-o", "board=virt-rv32", "--json")  # fmt: skip
+                    farm.address, "--json")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "ran on board virt-rv32/rv32@" in done.stderr
     got = json.loads(done.stdout)["result"]["outputs"]["output"]["data"]
@@ -204,6 +214,70 @@ def _recorded(db: pathlib.Path) -> list[tuple[str, str, str]]:
         return []
     with sqlite3.connect(db) as connection:
         return connection.execute("SELECT key, status, board FROM results").fetchall()
+
+
+def test_tune_on_farm_boards(farm: FarmCluster) -> None:
+    """``tune --farm``: every measurement (the kernels' references, the candidates, the whole
+    model before and after) on node a's boards, each recorded once; the tuned archive is valid
+    and computes what the untuned model does (the command refuses it otherwise)."""
+    model, tuned, log = dense_model(farm.root / "dense.onnx"), farm.root / "t.tar", farm.root / "t"
+    done = farm.run("tune", str(model), str(tuned), "--target", "cortex-m4", *JOB,
+                    "-o", "board=mps2-an386", "--board-label", "m4", "--trials", "4",
+                    "--repeat", "2", "--log", str(log), "--farm", farm.address, "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    envelope = json.loads(done.stdout)
+    assert envelope["ok"] and envelope["error"] is None
+    result = envelope["result"]
+    assert result["candidates"] == sum(t["trials"] for t in result["tasks"]) >= 1
+    assert all(t["untuned_seconds"] > 0 for t in result["tasks"])
+    assert result["tuned_seconds"] > 0 and result["archive"] == str(tuned)
+    assert farm.run("mlf", "validate", str(tuned)).returncode == 0
+
+    with sqlite3.connect(log / "measurements.db") as connection:
+        rows = connection.execute("SELECT candidate, archive, status, board FROM results")
+        digests, archives, statuses, boards = zip(*rows.fetchall(), strict=True)
+    assert len(set(digests)) == len(digests)  # every candidate measured once
+    folders = [pathlib.Path(a).parent for a in archives]
+    assert sum(f.parent.name == "candidates" for f in folders) == result["candidates"]
+    assert sum(f.name == "untuned" for f in folders) == len(result["tasks"])
+    # The tuned model matched the untuned model's outputs (else it would be wrong_output).
+    wholes = [s for s, a in zip(statuses, archives, strict=True) if "/model-" in a]
+    assert wholes and set(wholes) == {"ok"}
+    node_a = next(b["node"] for b in _status(farm)["boards"] if b["name"] == "an386#0")
+    assert {b.split("@")[0] for b in boards} <= {"mps2-an386/an386#0", "mps2-an386/an386#1"}
+    assert {b.rsplit(":", 1)[1] for b in boards} == {node_a[:8]}
+
+
+def _building(member: Member) -> bool:
+    """Whether a Ray worker of ``member``'s node is running a build task now."""
+    return any(
+        pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"ray::build_project")
+        for pid in session_processes(member.node_session)
+        if _alive(pid)
+    )
+
+
+def test_node_killed_mid_build_loses_nothing(farm: FarmCluster) -> None:
+    """A node joins, lends its CPU to the builds and dies while it builds a candidate: that
+    build runs again elsewhere (Ray retries a task whose node died; the farm submits a build
+    again when its output is lost after it ended) and every candidate is measured once."""
+    builder = farm.join("c", NODE_C, num_cpus=1)
+    db = farm.root / "rebuild.db"
+    archives = _archives(farm, "rebuild", range(1, 11))
+    job = farm.popen("measure", *archives, *JOB, "-o", "board=mps2-an386", "--board-label", "m4",
+                     "--db", str(db), "--farm", farm.address, "--json")  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not _building(builder):
+        assert time.monotonic() < deadline and job.poll() is None, "no build ran on node c"
+        time.sleep(0.05)
+    farm.kill(builder)
+    out, err = job.communicate(timeout=240)
+    assert job.returncode == 0, err
+    assert "Task build_project failed" in err  # Ray saw the build die with its node
+    rows = _recorded(db)
+    assert len(rows) == len({key for key, _, _ in rows}) == 10  # every candidate, once each
+    assert {status for _, status, _ in rows} == {"ok"}
+    assert json.loads(out)["result"]["measured"] == 10
 
 
 def test_node_killed_mid_measure_loses_nothing(farm: FarmCluster) -> None:

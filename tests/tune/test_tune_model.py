@@ -16,41 +16,14 @@ from projectapi import mlf
 from projectapi.cli import main as cli_main
 from projectapi.compile import compile_model
 from projectapi.tune import tasks
+from tune.models import dense_model
 
 HOST = {"project_type": "aot_standalone"}
 
 
-def _dense_model(path: pathlib.Path) -> pathlib.Path:
-    """x[1, 64] -> relu(x W1 + b1)[1, 32] -> x W2 [1, 8]: two kernels worth tuning."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    rng = np.random.default_rng(7)
-    weights = [
-        numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32), name)
-        for name, shape in (("w1", (64, 32)), ("b1", (32,)), ("w2", (32, 8)))
-    ]
-    nodes = [
-        helper.make_node("MatMul", ["x", "w1"], ["h"]),
-        helper.make_node("Add", ["h", "b1"], ["hb"]),
-        helper.make_node("Relu", ["hb"], ["r"]),
-        helper.make_node("MatMul", ["r", "w2"], ["y"]),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "dense",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8])],
-        weights,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    onnx.save(model, path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def dense(tmp_path_factory) -> pathlib.Path:
-    return _dense_model(tmp_path_factory.mktemp("model") / "dense.onnx")
+    return dense_model(tmp_path_factory.mktemp("model") / "dense.onnx")
 
 
 def test_an_untouched_model_archive_is_what_compile_writes(dense, tmp_path) -> None:

@@ -205,7 +205,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run",
         "build if needed and run a generated project's model",
         "projectapi run proj --input input=model.input.npy --print-top 3\n"
-        "projectapi run proj --farm 10.0.0.1:6379 -o board=mps2-an386 --board-label lab",
+        "projectapi run proj --farm 10.0.0.1:6379 --board-label lab",
     )
     run.add_argument("project_dir", metavar="PROJECT_DIR", help="generated project directory")
     run.add_argument(

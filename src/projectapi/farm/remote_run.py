@@ -6,12 +6,14 @@ the board's agent builds it on its own node, then runs it with the inputs checke
 
 from __future__ import annotations
 
+import json
 import pathlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from types import ModuleType
 from typing import Any
 
+from microtvm_kit.firmware_template import SETTINGS_NAME
 from projectapi.farm.agent_pool import AgentPool
 from projectapi.farm.discovery import Agent
 from projectapi.farm.measurer import qualifying_agents
@@ -27,6 +29,17 @@ def _option_string(key: str, value: Any) -> str:
     return f"{key}={str(value).lower() if isinstance(value, bool) else value}"
 
 
+def recorded_board(project_dir: pathlib.Path) -> dict[str, Any]:
+    """``{"board": KIND}`` as the project's template recorded it at generate time (the
+    ``project.json`` of projectapi's firmware templates), else nothing."""
+    try:
+        settings = json.loads((project_dir / SETTINGS_NAME).read_text())
+    except (OSError, ValueError):
+        return {}
+    board = settings.get("board") if isinstance(settings, dict) else None
+    return {"board": board} if isinstance(board, str) and board else {}
+
+
 def run_on_farm(
     ray: ModuleType,
     project_dir: pathlib.Path,
@@ -34,11 +47,17 @@ def run_on_farm(
     options: RunOptions,
     labels: Sequence[str] = (),
 ) -> tuple[str, RunReport]:
-    """Run ``project_dir`` on a qualifying board (another if its node dies); which board."""
+    """Run ``project_dir`` on a qualifying board (another if its node dies); which board.
+
+    Boards of the kind the project was generated for qualify unless ``-o board=`` says other.
+    """
     arrays = project_inputs(project_dir, files, options)
     with GeneratedProject(project_dir) as project:
         template = project.info.platform_name
-        job_options = parse_option_strings(options.project_options, project.options)
+        job_options = {
+            **recorded_board(project_dir),
+            **parse_option_strings(options.project_options, project.options),
+        }
     agents = AgentPool(
         qualifying_agents(ray, Requirement(template, job_options, tuple(labels))), Agent.describe
     )
