@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/ruff check src tests benchmarks
-.venv/bin/python -m pytest -n auto -q "$@"
+.venv/bin/python -m pytest -n auto --dist loadgroup -q "$@"

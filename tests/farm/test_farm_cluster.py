@@ -26,7 +26,9 @@ from tune.models import dense_model
 
 from projectapi.farm.ray_node import session_processes
 
-pytestmark = pytest.mark.slow
+# One cluster for the whole module, its tests in order on one worker (scripts/test.sh runs
+# pytest-xdist with --dist loadgroup): the last tests kill nodes the earlier ones use.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("farm-cluster")]
 
 NODE_A = """
 [[board]]
