@@ -10,18 +10,23 @@ as a static archive for firmware of the user's own (docs/library.md). Project ty
 link protocol on the UART) and ``host_driven`` (the microTVM RPC server on the UART).
 """
 
+from __future__ import annotations
+
 import json
 import pathlib
 import shutil
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import boards
 import firmware_report
 import qemu_pty_transport
 import qemu_transport
 
-from microtvm_kit import cmake_build, generate, library, model_glue, runtime_cache, server
 from microtvm_kit import firmware_template as kit
+from microtvm_kit import library, server
+
+if TYPE_CHECKING:  # imported where used: a server serving flash and run never loads it
+    from microtvm_kit import model_glue
 
 _HERE = pathlib.Path(__file__).resolve().parent
 
@@ -135,6 +140,8 @@ def _default_workspace(model: model_glue.ModelInfo, project_type: str, margin: i
         dynamic = any("TVMBackendAllocWorkspace" in src.read_text() for src in model.sources)
         return margin + (model.workspace_size_bytes if dynamic else 0)
     # A graph model's workspace is its executor's storage; operators allocate only scratch.
+    from microtvm_kit import generate
+
     packet_name = "TVM_CRT_MAX_PACKET_SIZE_BYTES"
     default_packet = generate.CRT_CONFIG_DEFAULTS[packet_name]
     packet = kit.crt_config(project_type, model).get(packet_name, default_packet)
@@ -164,6 +171,7 @@ class QemuHandler(library.LibraryTemplate):
     PLATFORM = "qemu"
     TEMPLATE_DIR = _HERE
     OPTIONS = _OPTIONS
+    RUN_FILES = (*kit.SERVER_FILES, _BUILD_DIR + "/" + _IMAGE)
 
     def __init__(self) -> None:
         """Start with no emulator running."""
@@ -227,6 +235,8 @@ class QemuHandler(library.LibraryTemplate):
     def build(self, options: Dict[str, Any]) -> Dict[str, object]:
         """Cross-build the firmware incrementally, check it against the board's limits and
         return the memory report (also written to memory_report.json)."""
+        from microtvm_kit import cmake_build, runtime_cache
+
         settings = self.settings()
         board = _BOARDS[settings["board"]]
         board.check_toolchain()
