@@ -2,7 +2,9 @@
 
 Every path a project's server uses is relative to its own directory (the templates find their
 build beside their server script), so a project built on one node flashes and runs unpacked in
-another directory on another node. Unpacking goes through the one safe extractor.
+another directory on another node. A built project travels with only the files its server
+says flash and open_transport read (``run_files``): not its sources and build intermediates.
+Unpacking goes through the one safe extractor.
 """
 
 from __future__ import annotations
