@@ -117,9 +117,12 @@ class ProjectAPIServer:
             self._methods["generate_library"] = handler.generate_library
 
     def _server_info_query(self, tvm_version: str) -> dict:
-        return request_checks.server_info_result(
-            self._handler.server_info_query(tvm_version), self._generates
-        )
+        info = self._handler.server_info_query(tvm_version)
+        result = request_checks.server_info_result(info, self._generates)
+        run_files = getattr(self._handler, "RUN_FILES", None)
+        if run_files is not None and not result["is_template"]:
+            result["run_files"] = list(run_files)
+        return result
 
     def _open_transport(self, options: dict) -> dict:
         return request_checks.open_transport_result(self._handler.open_transport(options))

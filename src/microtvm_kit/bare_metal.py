@@ -10,23 +10,18 @@ report). Project types: ``aot_standalone`` (standalone link protocol on the UART
 ``host_driven`` (the microTVM RPC server on the UART).
 """
 
+from __future__ import annotations
+
 import json
 import pathlib
 import shutil
-from typing import Any, ClassVar, Dict, List, Tuple
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Tuple
 
-from microtvm_kit import (
-    FIRMWARE_C_DIR,
-    cmake_build,
-    firmware_report,
-    generate,
-    library,
-    mcu_boards,
-    model_glue,
-    runtime_cache,
-    server,
-)
+from microtvm_kit import FIRMWARE_C_DIR, firmware_report, library, mcu_boards, server
 from microtvm_kit import firmware_template as kit
+
+if TYPE_CHECKING:  # imported where used: a server serving flash and run never loads it
+    from microtvm_kit import model_glue
 
 REPORT_NAME = "memory_report.json"  # the last build's memory use, for tools and benchmarks
 BUILD_DIR = "build"
@@ -80,6 +75,8 @@ def default_workspace(model: model_glue.ModelInfo, project_type: str, margin: in
         dynamic = any("TVMBackendAllocWorkspace" in src.read_text() for src in model.sources)
         return margin + (model.workspace_size_bytes if dynamic else 0)
     # A graph model's workspace is its executor's storage; operators allocate only scratch.
+    from microtvm_kit import generate
+
     packet_name = "TVM_CRT_MAX_PACKET_SIZE_BYTES"
     default_packet = generate.CRT_CONFIG_DEFAULTS[packet_name]
     packet = kit.crt_config(project_type, model).get(packet_name, default_packet)
@@ -113,6 +110,8 @@ class BareMetalTemplate(library.LibraryTemplate):
 
     BOARDS: ClassVar[Dict[str, mcu_boards.Board]] = {}
     MODULES: ClassVar[Tuple[str, ...]] = ("boards.json",)
+    # What flash and open_transport read: the server, its data and the linked image.
+    RUN_FILES = (*kit.SERVER_FILES, BUILD_DIR + "/" + IMAGE)
 
     def board(self, settings: Dict[str, Any]) -> mcu_boards.Board:
         """The board a project is for."""
@@ -170,6 +169,8 @@ class BareMetalTemplate(library.LibraryTemplate):
     def build(self, options: Dict[str, Any]) -> Dict[str, object]:
         """Cross-build the firmware incrementally, check it against the board's limits and
         return the memory report (also written to memory_report.json)."""
+        from microtvm_kit import cmake_build, runtime_cache
+
         board = self.board(self.settings())
         board.check_toolchain()
         build_dir = self.TEMPLATE_DIR / BUILD_DIR

@@ -13,17 +13,12 @@ import pathlib
 import shlex
 import shutil
 import sys
-from typing import Any, ClassVar, Dict, List, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Sequence
 
-from microtvm_kit import (
-    FIRMWARE_C_DIR,
-    errors,
-    generate,
-    is_generated_project,
-    model_glue,
-    server,
-    staging,
-)
+from microtvm_kit import FIRMWARE_C_DIR, errors, is_generated_project, server, staging
+
+if TYPE_CHECKING:  # imported where used: a server serving flash and run never loads them
+    from microtvm_kit import generate, model_glue
 
 GENERATE = ["generate_project"]
 GENERATE_BOTH = ["generate_project", "generate_library"]  # options a library uses as well
@@ -31,6 +26,9 @@ PROJECT_TYPES = ("aot_standalone", "host_driven")
 MIN_WORKSPACE_BYTES = 1024
 MLF_NAME = "model.tar"
 SETTINGS_NAME = "project.json"  # the generate-time options a generated project keeps
+# What a generated project's server reads to serve flash and open_transport: its code, its
+# settings and data (JSON), the model; a template's RUN_FILES adds its build's output.
+SERVER_FILES = ("*.py", "*.json", MLF_NAME)
 # Runtime components per need (``src/<component>`` of the runtime).
 BASE_COMPONENTS = ["common", "memory"]
 RPC_COMPONENTS = [
@@ -248,6 +246,8 @@ class FirmwareTemplate(server.ProjectAPIHandler):
         options: Dict[str, Any],
     ) -> None:
         """Create ``project_dir`` (which must not exist) holding a buildable project."""
+        from microtvm_kit import generate, model_glue
+
         settings = check_options(options, self.OPTIONS)
         self.check_settings(settings)
         project_type = settings["project_type"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import collections
+from typing import ClassVar, Optional, Sequence
 
 # project_type: what a generated project's device runs (e.g. aot_standalone, host_driven), for
 # projectapi's run; an extra reply key TVM's client ignores, None for templates.
@@ -33,6 +34,11 @@ Session then uses a finite default instead)."""
 
 class ProjectAPIHandler(abc.ABC):
     """What a template implements; each method answers the RPC of the same name."""
+
+    # Glob patterns (relative to a generated project, ``fnmatch`` style) of every file that
+    # flash and open_transport read once the project is built: what a built project must keep
+    # to be flashed elsewhere. None: it may read any file (``server_info_query``'s ``run_files``).
+    RUN_FILES: ClassVar[Optional[Sequence[str]]] = None
 
     @abc.abstractmethod
     def server_info_query(self, tvm_version: str) -> ServerInfo:

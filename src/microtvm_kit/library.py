@@ -22,18 +22,13 @@ import json
 import pathlib
 import re
 import shutil
-from typing import Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List
 
-from microtvm_kit import (
-    FIRMWARE_C_DIR,
-    cmake_build,
-    errors,
-    generate,
-    model_glue,
-    server,
-    staging,
-)
+from microtvm_kit import FIRMWARE_C_DIR, errors, server, staging
 from microtvm_kit import firmware_template as kit
+
+if TYPE_CHECKING:  # imported where used: a server serving flash and run never loads them
+    from microtvm_kit import generate, model_glue
 
 LIBRARY_C_DIR = FIRMWARE_C_DIR / "library"
 LIBRARY_SETTINGS_NAME = "library.json"
@@ -242,6 +237,8 @@ class LibraryTemplate(kit.FirmwareTemplate):
         options: Dict[str, Any],
     ) -> None:
         """Create ``library_dir`` (which must not exist) holding a built static library."""
+        from microtvm_kit import generate, model_glue
+
         settings = kit.check_options(options, self.OPTIONS)
         self.check_settings(settings)
         name = settings["library_name"]
@@ -317,6 +314,8 @@ class LibraryTemplate(kit.FirmwareTemplate):
         self, settings: Dict[str, Any], source: pathlib.Path, build_dir: pathlib.Path
     ) -> str:
         """Configure and build the archive in ``build_dir``; return its path."""
+        from microtvm_kit import cmake_build
+
         cmake_build.configure(
             str(source),
             str(build_dir),

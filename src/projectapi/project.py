@@ -280,14 +280,16 @@ def _server_info(raw: Any) -> _server.ServerInfo:
         ) from None
 
 
-def _generates(raw: dict) -> tuple[str, ...]:
-    """What a server generates (``project``, ``library``); a server that does not say: projects."""
-    generates = raw.get("generates", ["project"])
-    if not isinstance(generates, list) or not all(isinstance(k, str) for k in generates):
+def _names(raw: dict, key: str, default: list[str] | None) -> tuple[str, ...] | None:
+    """An extra key of a server_info_query reply that lists names (``default`` when absent)."""
+    names = raw.get(key, default)
+    if names is None:
+        return None
+    if not isinstance(names, list) or not all(isinstance(k, str) for k in names):
         raise _client.ProtocolError(
-            f"the server_info_query reply's 'generates' is {generates!r}, not a list of names"
+            f"the server_info_query reply's {key!r} is {names!r}, not a list of names"
         )
-    return tuple(generates)
+    return tuple(names)
 
 
 class _Connection:
@@ -304,7 +306,10 @@ class _Connection:
         try:
             raw = self.api.server_info_query(TVM_VERSION)
             self.info = _server_info(raw)
-            self.generates = _generates(raw)
+            # What it generates (a server that does not say: projects) and, for a generated
+            # project, the files flash and open_transport read (None: not said).
+            self.generates = _names(raw, "generates", ["project"]) or ()
+            self.run_files = _names(raw, "run_files", None)
         except BaseException:
             self.api.close()
             raise
@@ -514,6 +519,12 @@ class GeneratedProject(_Project):
     """A generated project: something to build, flash and talk to."""
 
     _WANT_TEMPLATE = False
+
+    @property
+    def run_files(self) -> tuple[str, ...] | None:
+        """Glob patterns of the files flash and open_transport read once built (what a built
+        project must keep to be flashed elsewhere); None when the server does not say."""
+        return self._conn.run_files
 
     def build(self, options: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         """Build the project (one build of it at a time); the server's output goes to stderr.

@@ -215,7 +215,10 @@ def _recorded(db: pathlib.Path) -> list[tuple[str, str, str]]:
     if not db.exists():
         return []
     with sqlite3.connect(db) as connection:
-        return connection.execute("SELECT key, status, board FROM results").fetchall()
+        try:
+            return connection.execute("SELECT key, status, board FROM results").fetchall()
+        except sqlite3.OperationalError:  # the job made the file but not yet its table
+            return []
 
 
 def test_tune_on_farm_boards(farm: FarmCluster) -> None:

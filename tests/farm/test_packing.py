@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pathlib
 import shutil
+from dataclasses import dataclass
 
 import pytest
 from tune import candidates as make
@@ -21,25 +22,59 @@ TARGETS = {
 }
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("template", sorted(TARGETS))
-def test_built_project_runs_after_moving(template: str, tmp_path: pathlib.Path) -> None:
-    target = tune.Target.from_strings(template, TARGETS[template])
-    candidate = tune.Candidate.from_path(make.good(tmp_path / "good.tar", passes=3))
-    built_dir = tmp_path / "built"
+@dataclass(frozen=True)
+class Built:
+    """A candidate built for a template, packed whole and as its board needs it (its
+    ``run_files``), the build folder itself removed: nothing of it is left to lean on."""
+
+    candidate: tune.Candidate
+    target: tune.Target
+    whole: bytes
+    lean: bytes
+
+
+@pytest.fixture(scope="module", params=sorted(TARGETS))
+def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    folder = tmp_path_factory.mktemp(request.param)
+    target = tune.Target.from_strings(request.param, TARGETS[request.param])
+    candidate = tune.Candidate.from_path(make.good(folder / "good.tar", passes=3))
+    built_dir = folder / "built"
     project, _ = generate_and_build(candidate, target, built_dir, Clock())
     project.close()
-    packed = pack_directory(built_dir)
-    shutil.rmtree(built_dir)  # nothing of the original folder is left to lean on
-    moved = unpack_directory(packed, tmp_path / "elsewhere" / "project")
-    reference = tune.Reference.random_for(candidate.archive, seed=1)
+    assert project.run_files  # the template says what flash and open_transport read
+    whole = pack_directory(built_dir)
+    lean = pack_directory(built_dir, only=project.run_files)
+    shutil.rmtree(built_dir)
+    return Built(candidate, target, whole, lean)
+
+
+def _runs_after_moving(built: Built, packed: bytes, destination: pathlib.Path) -> pathlib.Path:
+    """Unpack ``packed`` at ``destination``; it flashes, runs and computes y = 2x there."""
+    moved = unpack_directory(packed, destination)
+    reference = tune.Reference.random_for(built.candidate.archive, seed=1)
     with GeneratedProject(moved) as project:
         times, outputs = measure_built(
-            project, candidate, target, tune.TimeEvaluator(repeat=2), reference, Clock()
+            project, built.candidate, built.target, tune.TimeEvaluator(repeat=2), reference, Clock()
         )
     assert len(times) == 2 and all(t > 0 for t in times)
     (x,) = reference.inputs.values()
     assert (outputs["output"] == x * 2).all()
+    return moved
+
+
+@pytest.mark.slow
+def test_built_project_runs_after_moving(built: Built, tmp_path: pathlib.Path) -> None:
+    _runs_after_moving(built, built.whole, tmp_path / "elsewhere" / "project")
+
+
+@pytest.mark.slow
+def test_project_packed_for_its_board_is_smaller_and_still_runs(
+    built: Built, tmp_path: pathlib.Path
+) -> None:
+    assert len(built.lean) < len(built.whole) / 2
+    moved = _runs_after_moving(built, built.lean, tmp_path / "board" / "project")
+    left = {p.suffix for p in moved.rglob("*") if p.is_file()}
+    assert not left & {".c", ".h", ".o", ".obj", ".a"}  # sources and intermediates stayed home
 
 
 def test_pack_skips_and_unpack_refuses_to_overwrite(tmp_path: pathlib.Path) -> None:

@@ -43,7 +43,7 @@ def build_project(archive: bytes, digest: str, target: Target) -> tuple[BuildHea
         with outcome.capture():
             project, sizes = generate_and_build(Candidate(path, digest), target, project_dir, clock)
             project.close()
-            packed = pack_directory(project_dir)
+            packed = pack_directory(project_dir, only=project.run_files)  # what a board reads
     finally:
         remove_later(work)
     return BuildHeader(outcome.status, outcome.error, sizes, clock.seconds, host), packed

@@ -12,8 +12,8 @@ import os
 import pathlib
 from typing import Any, Dict, List, Optional
 
-from microtvm_kit import cmake_build, library, process_transport, runtime_cache, server
 from microtvm_kit import firmware_template as kit
+from microtvm_kit import library, process_transport, server
 
 _HERE = pathlib.Path(__file__).resolve().parent
 
@@ -64,6 +64,7 @@ class HostHandler(library.LibraryTemplate):
     PLATFORM = "host"
     TEMPLATE_DIR = _HERE
     OPTIONS = _OPTIONS
+    RUN_FILES = (*kit.SERVER_FILES, _BUILD_DIR + "/" + _PROGRAM)
 
     def __init__(self) -> None:
         """Start with no child process."""
@@ -98,6 +99,8 @@ class HostHandler(library.LibraryTemplate):
 
     def build(self, options: Dict[str, Any]) -> Dict[str, int]:
         """Build the program incrementally; return (and log) its section sizes."""
+        from microtvm_kit import cmake_build, runtime_cache
+
         settings = self.settings()
         compiler = settings["cc"] or os.environ.get("CC") or "cc"  # as CMake chooses it
         result = cmake_build.build(
