@@ -11,6 +11,7 @@ APT_PACKAGES=(
   gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc
   clang libclang-rt-14-dev
   openocd
+  iproute2 util-linux  # ip, unshare and nsenter: the farm tests run Ray in a private network namespace
   gcc-avr avr-libc binutils-avr arduino-core-avr simavr libsimavr-dev
 )
 
