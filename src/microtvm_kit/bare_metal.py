@@ -56,6 +56,13 @@ COMMON_OPTIONS = {
 }
 
 
+def call_option(options: Dict[str, Any], settings: Dict[str, Any], name: str) -> Any:
+    """An option of a flash or open_transport call: as given, else as given at generate time
+    (else None)."""
+    value = options.get(name)
+    return settings.get(name) if value is None else value
+
+
 def board_option(boards: Dict[str, mcu_boards.Board]) -> server.ProjectOption:
     """The ``board`` option, its choices and help from a boards table."""
     return server.ProjectOption(

@@ -89,12 +89,6 @@ def _check_runner(runner: str) -> None:
         )
 
 
-def _option(options: Dict[str, Any], settings: Dict[str, Any], name: str) -> Any:
-    """A call's option: as given, else as given at generate time (else None)."""
-    value = options.get(name)
-    return settings.get(name) if value is None else value
-
-
 class BoardsHandler(held_transport.HeldTransport, bare_metal.BareMetalTemplate):
     """Serve the boards template or a project generated from it."""
 
@@ -114,9 +108,9 @@ class BoardsHandler(held_transport.HeldTransport, bare_metal.BareMetalTemplate):
         board = self.board(settings)
         image = self.image(board)
         probe = board.probe
-        runner = _option(options, settings, "runner") or _RUNNERS[0]
+        runner = bare_metal.call_option(options, settings, "runner") or _RUNNERS[0]
         _check_runner(runner)
-        probe_id = _option(options, settings, "probe")
+        probe_id = bare_metal.call_option(options, settings, "probe")
         if runner == "pyocd":
             pyocd_runner.flash(image, probe.pyocd_target, probe_id)
         else:
@@ -128,7 +122,7 @@ class BoardsHandler(held_transport.HeldTransport, bare_metal.BareMetalTemplate):
         settings = self.settings()
         board = self.board(settings)
         port = self._port(board, options, settings)
-        baud = _option(options, settings, "baud") or board.uart_baud
+        baud = bare_metal.call_option(options, settings, "baud") or board.uart_baud
         self.hold(serial_transport.SerialTransport(port, baud))
         if options.get("verbose"):
             self.log("serial port {} open at {} baud".format(port, baud))
@@ -138,11 +132,11 @@ class BoardsHandler(held_transport.HeldTransport, bare_metal.BareMetalTemplate):
     def _port(board: mcu_boards.Board, options: Dict[str, Any], settings: Dict[str, Any]) -> str:
         """The port given, else the one attached port matching serial_number / vid_pid, else
         the board's own USB serial port."""
-        port = _option(options, settings, "port")
+        port = bare_metal.call_option(options, settings, "port")
         if port:
             return port
-        serial_number = _option(options, settings, "serial_number")
-        vid_pid = _option(options, settings, "vid_pid")
+        serial_number = bare_metal.call_option(options, settings, "serial_number")
+        vid_pid = bare_metal.call_option(options, settings, "vid_pid")
         if serial_number or vid_pid:
             return serial_transport.find_port(serial_number=serial_number, vid_pid=vid_pid)
         if not board.probe.serial_vid_pids:

@@ -71,12 +71,6 @@ def _check_uart(link: Optional[str]) -> None:
         raise ValueError("uart must be one of {}, got {!r}".format(", ".join(_UART_LINKS), link))
 
 
-def _session_option(options: Dict[str, Any], settings: Dict[str, Any], name: str) -> Any:
-    """An open_transport option: as given, else as given at generate time (else None)."""
-    value = options.get(name)
-    return settings.get(name) if value is None else value
-
-
 class QemuHandler(bare_metal.BareMetalTemplate):
     """Serve the QEMU template or a project generated from it."""
 
@@ -112,8 +106,8 @@ class QemuHandler(bare_metal.BareMetalTemplate):
         board = self.board(settings)
         image = self.image(board)
         board.check_emulator()
-        icount = _session_option(options, settings, "icount")
-        gdb_port = _session_option(options, settings, "gdbserver_port")
+        icount = bare_metal.call_option(options, settings, "icount")
+        gdb_port = bare_metal.call_option(options, settings, "gdbserver_port")
         _check_port(gdb_port)
         self.close_transport()
 
@@ -122,7 +116,7 @@ class QemuHandler(bare_metal.BareMetalTemplate):
                 str(image), serial, icount=bool(icount), gdbserver_port=gdb_port
             )
 
-        link = _session_option(options, settings, "uart") or "socket"
+        link = bare_metal.call_option(options, settings, "uart") or "socket"
         _check_uart(link)
         # A UART that drops early bytes: wait until the firmware enables it (not while a
         # debugger holds the CPU).
