@@ -119,9 +119,11 @@ class ProjectAPIServer:
     def _server_info_query(self, tvm_version: str) -> dict:
         info = self._handler.server_info_query(tvm_version)
         result = request_checks.server_info_result(info, self._generates)
-        run_files = getattr(self._handler, "RUN_FILES", None)
-        if run_files is not None and not result["is_template"]:
-            result["run_files"] = list(run_files)
+        if not result["is_template"]:
+            for key, attribute in (("run_files", "RUN_FILES"), ("startup_files", "STARTUP_FILES")):
+                patterns = getattr(self._handler, attribute, None)
+                if patterns is not None:
+                    result[key] = list(patterns)
         return result
 
     def _open_transport(self, options: dict) -> dict:

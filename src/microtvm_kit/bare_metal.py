@@ -119,6 +119,7 @@ class BareMetalTemplate(library.LibraryTemplate):
     MODULES: ClassVar[Tuple[str, ...]] = ("boards.json",)
     # What flash and open_transport read: the server, its data and the linked image.
     RUN_FILES = (*kit.SERVER_FILES, BUILD_DIR + "/" + IMAGE)
+    STARTUP_FILES = kit.STARTUP_FILES
 
     def board(self, settings: Dict[str, Any]) -> mcu_boards.Board:
         """The board a project is for."""

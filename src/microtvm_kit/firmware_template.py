@@ -29,6 +29,9 @@ SETTINGS_NAME = "project.json"  # the generate-time options a generated project 
 # What a generated project's server reads to serve flash and open_transport: its code, its
 # settings and data (JSON), the model; a template's RUN_FILES adds its build's output.
 SERVER_FILES = ("*.py", "*.json", MLF_NAME)
+# Of those, what a server reads only as it starts: its code and its boards table (the rest it
+# reads at each call, so they may be replaced under a running server: ``STARTUP_FILES``).
+STARTUP_FILES = ("*.py", "boards.json")
 # Runtime components per need (``src/<component>`` of the runtime).
 BASE_COMPONENTS = ["common", "memory"]
 RPC_COMPONENTS = [

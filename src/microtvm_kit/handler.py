@@ -39,6 +39,11 @@ class ProjectAPIHandler(abc.ABC):
     # flash and open_transport read once the project is built: what a built project must keep
     # to be flashed elsewhere. None: it may read any file (``server_info_query``'s ``run_files``).
     RUN_FILES: ClassVar[Optional[Sequence[str]]] = None
+    # Those of the RUN_FILES the server reads only when it starts (its code, data it loads at
+    # import); it reads the others at each flash and open_transport call, so a client may
+    # replace them between calls and keep the server (``server_info_query``'s
+    # ``startup_files``). None: no such promise.
+    STARTUP_FILES: ClassVar[Optional[Sequence[str]]] = None
 
     @abc.abstractmethod
     def server_info_query(self, tvm_version: str) -> ServerInfo:

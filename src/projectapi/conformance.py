@@ -325,9 +325,10 @@ class _Run:
             or any(kind not in _GENERATED_KINDS for kind in generates)
         ):
             problems.append(f"generates is {generates!r}, not a list from {list(_GENERATED_KINDS)}")
-        run_files = info.get("run_files", [])
-        if not isinstance(run_files, list) or not all(isinstance(p, str) for p in run_files):
-            problems.append(f"run_files is {run_files!r}, not a list of glob patterns")
+        for key in ("run_files", "startup_files"):
+            patterns = info.get(key, [])
+            if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+                problems.append(f"{key} is {patterns!r}, not a list of glob patterns")
         mlf = info.get("model_library_format_path")
         if info.get("is_template") is False:
             if not isinstance(mlf, str) or not (self._project_dir / mlf).is_file():

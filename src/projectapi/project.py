@@ -307,9 +307,11 @@ class _Connection:
             raw = self.api.server_info_query(TVM_VERSION)
             self.info = _server_info(raw)
             # What it generates (a server that does not say: projects) and, for a generated
-            # project, the files flash and open_transport read (None: not said).
+            # project, the files flash and open_transport read and those of them it reads only
+            # as it starts (None: not said).
             self.generates = _names(raw, "generates", ["project"]) or ()
             self.run_files = _names(raw, "run_files", None)
+            self.startup_files = _names(raw, "startup_files", None)
         except BaseException:
             self.api.close()
             raise
@@ -525,6 +527,13 @@ class GeneratedProject(_Project):
         """Glob patterns of the files flash and open_transport read once built (what a built
         project must keep to be flashed elsewhere); None when the server does not say."""
         return self._conn.run_files
+
+    @property
+    def startup_files(self) -> tuple[str, ...] | None:
+        """Glob patterns of the run files the server reads only as it starts; it reads the
+        others at each flash and open_transport call, so they may be replaced between calls
+        with the server kept. None when the server makes no such promise."""
+        return self._conn.startup_files
 
     def build(self, options: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         """Build the project (one build of it at a time); the server's output goes to stderr.

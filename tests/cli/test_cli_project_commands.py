@@ -145,6 +145,20 @@ def test_check_fails_on_a_brittle_server_and_says_why(tmp_path, capfd) -> None:
     )
 
 
+def test_check_refuses_file_patterns_that_are_not_lists(tmp_path, capfd) -> None:
+    server = _BRITTLE_SERVER.replace(
+        '"project_options": []}',
+        '"project_options": [], "run_files": ["*.py"], "startup_files": "*.py"}',
+    )
+    (tmp_path / "microtvm_api_server.py").write_text(server)
+    status, out, _ = _run(capfd, "check", tmp_path, "--json")
+    assert status == 1
+    results = {r["name"]: r for r in json.loads(out)["result"]["checks"]}
+    shape = results["server_info reply has the protocol's shape"]
+    assert shape["status"] == "fail"
+    assert shape["detail"] == "startup_files is '*.py', not a list of glob patterns"
+
+
 def test_check_stops_a_server_that_never_answers(tmp_path, capfd, monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "1000")  # rows unwrapped, so each detail is on one line
     (tmp_path / "microtvm_api_server.py").write_text(_HUNG_SERVER)

@@ -75,8 +75,10 @@ class Member:
 class FarmCluster:
     """A head plus joined nodes, run by the ``projectapi`` command line in a namespace."""
 
-    def __init__(self, port: int = 6379) -> None:
-        """A namespace, a token and a short temp folder (Ray's socket paths stay short)."""
+    def __init__(self, port: int = 6379, fast_failure_detection: bool = True) -> None:
+        """A namespace, a token and a short temp folder (Ray's socket paths stay short);
+        node failures noticed within seconds unless ``fast_failure_detection`` is off (Ray's
+        own health checks, as a farm runs them)."""
         self.namespace = NetNamespace()
         self.root = pathlib.Path(tempfile.mkdtemp(prefix="pf-", dir="/tmp"))
         self.token = secrets.token_hex(16)
@@ -84,7 +86,7 @@ class FarmCluster:
         (self.root / "tmp").mkdir()  # the farm's temporary files, even those of killed nodes
         self.env = {
             **os.environ,
-            **FAST_FAILURE_DETECTION,
+            **(FAST_FAILURE_DETECTION if fast_failure_detection else {}),
             "RAY_AUTH_TOKEN": self.token,
             "TMPDIR": str(self.root / "tmp"),
         }

@@ -2,9 +2,10 @@
 
 It receives a built project as bytes (through Ray's object store), unpacks it in its own work
 folder, flashes and times it with the measurement core, and keeps the board's state (idle /
-busy / broken) and work done. Every job stops its project's server, and with it the emulator
-or device program, whatever happened, so a hang or crash leaves the board ready; a board
-failing ``limit`` jobs in a row is marked broken.
+busy / broken) and work done. Every job ends its session, and with it the emulator or device
+program; the project's server is kept for the next job when its startup files allow
+(``board_project``), and stopped when the job failed, so a hang or crash leaves the board
+ready; a board failing ``limit`` jobs in a row is marked broken.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from projectapi.farm.board_project import BoardProject
 from projectapi.farm.errors import FarmError
 from projectapi.farm.health import BROKEN, BoardHealth
 from projectapi.farm.inventory import BoardSpec
 from projectapi.farm.packing import remove_later, unpack_directory
 from projectapi.farm.selection import BoardInfo
-from projectapi.project import GeneratedProject
 from projectapi.tune.measure import (
     Candidate,
     Clock,
@@ -85,6 +86,7 @@ class BoardAgent:
         self.label = f"{spec.kind}/{unit}@{self.info.host}:{self.info.node[:8]}"
         self.health = BoardHealth(failure_limit)
         self.work_dir = pathlib.Path(tempfile.mkdtemp(prefix="board-", dir=work_root))
+        self.project = BoardProject(self.work_dir)
         self._lock = threading.Lock()  # the health record
         self._board = threading.Lock()  # one job at a time, whichever driver sends it
 
@@ -123,23 +125,18 @@ class BoardAgent:
         reference: Reference,
     ) -> tuple[BoardRun, dict[str, np.ndarray] | None]:
         """Flash the built project ``packed`` and time it; the candidate's faults are a status."""
-        candidate = Candidate(self._archive(archive, digest), digest)
         clock, outcome = Clock(), Outcome()
         times: tuple[float, ...] = ()
         outputs = None
-        project_dir = new_project_dir(candidate, self.work_dir)
-        with self._job() as status:
-            try:
-                with outcome.capture():
-                    with clock.step("receive"):  # what the farm adds: unpack, start its server
-                        unpack_directory(packed, project_dir)
-                        project = GeneratedProject(project_dir)
-                    with project:
-                        times, outputs = measure_built(
-                            project, candidate, target, evaluator, reference, clock
-                        )
-            finally:
-                remove_later(project_dir)
+        with self._job() as status, self._archive(archive, digest) as path:
+            candidate = Candidate(path, digest)
+            with outcome.capture():
+                with clock.step("receive"):  # what the farm adds: unpack (and start a server)
+                    project = self.project.take(packed, new_project_dir(candidate, self.work_dir))
+                with self.project.used():
+                    times, outputs = measure_built(
+                        project, candidate, target, evaluator, reference, clock
+                    )
             status[0] = outcome.status
         broken = self.health.state == BROKEN
         run = BoardRun(self.label, outcome.status, outcome.error, times, clock.seconds, broken)
@@ -162,14 +159,20 @@ class BoardAgent:
             status[0] = "ok"
         return self.label, report
 
-    def _archive(self, data: bytes, digest: str) -> pathlib.Path:
-        path = self.work_dir / f"{digest}.tar"
-        if not path.is_file():  # written beside, then renamed: jobs of two drivers may race
-            with tempfile.NamedTemporaryFile(dir=self.work_dir, delete=False) as partial:
-                partial.write(data)
-            pathlib.Path(partial.name).replace(path)
-        return path
+    @contextlib.contextmanager
+    def _archive(self, data: bytes, digest: str) -> Iterator[pathlib.Path]:
+        """The candidate's archive as a file for the job (removed after it)."""
+        folder = pathlib.Path(tempfile.mkdtemp(prefix="archive-", dir=self.work_dir))
+        path = folder / f"{digest}.tar"
+        path.write_bytes(data)
+        try:
+            yield path
+        finally:
+            remove_later(folder)
 
     def shutdown(self) -> None:
-        """Remove this board's work folder (the agent is about to end)."""
+        """Stop the board's project server and remove this board's work folder (the agent is
+        about to end)."""
+        with self._board:
+            self.project.close()
         shutil.rmtree(self.work_dir, ignore_errors=True)

@@ -87,6 +87,7 @@ class NodeAgents:
             num_cpus=0,
             resources={resource_name(spec.kind): 1, node_resource(self._tag): 1},
             max_concurrency=4,  # status answers while a job runs; jobs come one at a time
+            enable_task_events=False,  # no dashboard reads them
         )
         return actor.remote(spec, unit, name, self._limit, self._work_root)
 

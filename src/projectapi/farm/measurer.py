@@ -83,7 +83,9 @@ class FarmMeasurer:
         self.agents: AgentPool[Agent] = AgentPool(agents, Agent.describe)
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = max(1, cpus) + len(agents)
-        self._build = ray.remote(num_cpus=1, num_returns=2)(build_project)
+        self._build = ray.remote(num_cpus=1, num_returns=2, enable_task_events=False)(
+            build_project
+        )  # no dashboard reads task events: recording them would only take CPU
         self._archives: dict[str, Any] = {}
         self._lock = threading.Lock()
 

@@ -3,7 +3,10 @@
 ``ray start --block`` runs in a session of its own, so every process of the node (GCS, raylet,
 workers, agents) carries that session id: stopping sends it SIGTERM (Ray stops its processes),
 then kills whatever of the session is still there. Token authentication is always on, the
-dashboard off, the address 127.0.0.1 unless another is given, and the CPUs explicit.
+dashboard off, the address 127.0.0.1 unless another is given, and the CPUs explicit. No log
+monitor runs: it would forward workers' output to drivers, and farm drivers do not print it
+(their workers' output stays in Ray's log files on each node), so it would only take CPU from
+the builds.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class NodeSettings:
             f"--node-ip-address={self.node_ip}",
             f"--num-cpus={self.num_cpus}",
             "--disable-usage-stats",
+            "--include-log-monitor=false",
         ]
         if self.temp_dir is not None:
             args.append(f"--temp-dir={self.temp_dir}")

@@ -65,6 +65,7 @@ class HostHandler(library.LibraryTemplate):
     TEMPLATE_DIR = _HERE
     OPTIONS = _OPTIONS
     RUN_FILES = (*kit.SERVER_FILES, _BUILD_DIR + "/" + _PROGRAM)
+    STARTUP_FILES = kit.STARTUP_FILES
 
     def __init__(self) -> None:
         """Start with no child process."""
