@@ -375,6 +375,18 @@ class _Project:
         """The options the server declares."""
         return list(self._conn.info.project_options)
 
+    @property
+    def server_pid(self) -> int | None:
+        """The process id of the server this client started (None for one it did not)."""
+        process = self._conn.api.server_process
+        return None if process is None else process.pid
+
+    def server_running(self) -> bool:
+        """The server process this client started has not exited (True for one it did not
+        start: nothing says otherwise)."""
+        process = self._conn.api.server_process
+        return process is None or process.wait(0) is None
+
     def _options_for(self, method: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
         """Validated options to send with ``method``."""
         return prepare_options(self._conn.info.project_options, method, options)

@@ -5,7 +5,9 @@ them (real builds, QEMU and host)."""
 from __future__ import annotations
 
 import io
+import os
 import pathlib
+import signal
 import tarfile
 import time
 from dataclasses import dataclass
@@ -74,15 +76,21 @@ def _gone(path: pathlib.Path, seconds: float = 10.0) -> bool:
     return not path.exists()
 
 
+def _first_job(board: BoardProject, job: Job, folder: pathlib.Path) -> GeneratedProject:
+    """Run ``job`` as the board's first: a fresh folder, a server of its own, kept after."""
+    project = board.take(job.packed, folder)
+    _run(project, job, board)
+    assert board.kept == folder and project.server_running()
+    return project
+
+
 @pytest.mark.slow
 def test_next_job_runs_its_own_firmware_in_the_kept_server(
     jobs: dict[str, Job], tmp_path: pathlib.Path
 ) -> None:
     board = BoardProject(tmp_path)
-    first = board.take(jobs["qemu-good"].packed, tmp_path / "job1")
+    first = _first_job(board, jobs["qemu-good"], tmp_path / "job1")
     assert first.startup_files == ("*.py", "boards.json")
-    _run(first, jobs["qemu-good"], board)
-    assert board.kept == tmp_path / "job1"
     server = tmp_path / "job1" / "microtvm_api_server.py"
     inode = server.stat().st_ino
     (tmp_path / "job1" / "left-by-job1.json").write_text("{}")  # not in the next job's files
@@ -102,8 +110,7 @@ def test_other_server_code_gets_a_server_of_its_own(
     jobs: dict[str, Job], tmp_path: pathlib.Path
 ) -> None:
     board = BoardProject(tmp_path)
-    qemu = board.take(jobs["qemu-good"].packed, tmp_path / "qemu")
-    _run(qemu, jobs["qemu-good"], board)
+    qemu = _first_job(board, jobs["qemu-good"], tmp_path / "qemu")
     host = board.take(jobs["host-good"].packed, tmp_path / "host")
     assert host is not qemu and board.kept == tmp_path / "host"
     assert _gone(tmp_path / "qemu")  # the QEMU project's server stopped, its folder removed
@@ -121,6 +128,24 @@ def test_a_failed_job_stops_the_server(jobs: dict[str, Job], tmp_path: pathlib.P
     second = board.take(jobs["qemu-good"].packed, tmp_path / "job2")
     assert second is not first and board.kept == tmp_path / "job2"
     _run(second, jobs["qemu-good"], board)
+    board.close()
+
+
+@pytest.mark.slow
+def test_a_server_that_died_between_jobs_is_replaced(
+    jobs: dict[str, Job], tmp_path: pathlib.Path
+) -> None:
+    board = BoardProject(tmp_path)
+    first = _first_job(board, jobs["qemu-good"], tmp_path / "job1")
+    assert first.server_pid is not None
+    os.kill(first.server_pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while first.server_running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = board.take(jobs["qemu-wrong"].packed, tmp_path / "job2")
+    assert second is not first and board.kept == tmp_path / "job2"
+    assert _gone(tmp_path / "job1")
+    _run(second, jobs["qemu-wrong"], board)  # the job still runs, on a server of its own
     board.close()
 
 

@@ -5,7 +5,8 @@ project. A server that lists ``startup_files`` promises to read every other run 
 flash and open_transport call, so when a job's startup files are the ones the board's running
 server started with, the job's other files replace the previous job's in that server's folder
 and the server serves them. Otherwise (the first job, other server code or boards table, a
-server making no such promise) the job gets a fresh folder and a server of its own. A job that
+server making no such promise, a server that died between jobs) the job gets a fresh folder and
+a server of its own. A job that
 fails stops its server, so a hang or crash never carries over to the next job.
 """
 
@@ -99,8 +100,8 @@ class BoardProject:
         if running is None or running.patterns is None:
             return None
         digest, others = split_startup(packed, running.patterns)
-        if digest != running.digest:
-            self.close()
+        if digest != running.digest or not running.project.server_running():
+            self.close()  # other server code, or the server died between jobs
             return None
         unpack_directory(others, staging)
         try:
