@@ -10,6 +10,7 @@ import pathlib
 import signal
 import tarfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +57,14 @@ def jobs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Job]:
     }
 
 
+@pytest.fixture
+def board(tmp_path: pathlib.Path) -> Iterator[BoardProject]:
+    """A board whose project folders go in ``tmp_path``; its server stopped at the end."""
+    board = BoardProject(tmp_path)
+    yield board
+    board.close()
+
+
 def _run(project: GeneratedProject, job: Job, board: BoardProject) -> None:
     """Flash and run ``job`` on the board's project; its outputs are its own model's."""
     reference = tune.Reference.random_for(job.candidate.archive, seed=2)
@@ -86,9 +95,8 @@ def _first_job(board: BoardProject, job: Job, folder: pathlib.Path) -> Generated
 
 @pytest.mark.slow
 def test_next_job_runs_its_own_firmware_in_the_kept_server(
-    jobs: dict[str, Job], tmp_path: pathlib.Path
+    board: BoardProject, jobs: dict[str, Job], tmp_path: pathlib.Path
 ) -> None:
-    board = BoardProject(tmp_path)
     first = _first_job(board, jobs["qemu-good"], tmp_path / "job1")
     assert first.startup_files == ("*.py", "boards.json")
     server = tmp_path / "job1" / "microtvm_api_server.py"
@@ -107,20 +115,19 @@ def test_next_job_runs_its_own_firmware_in_the_kept_server(
 
 @pytest.mark.slow
 def test_other_server_code_gets_a_server_of_its_own(
-    jobs: dict[str, Job], tmp_path: pathlib.Path
+    board: BoardProject, jobs: dict[str, Job], tmp_path: pathlib.Path
 ) -> None:
-    board = BoardProject(tmp_path)
     qemu = _first_job(board, jobs["qemu-good"], tmp_path / "qemu")
     host = board.take(jobs["host-good"].packed, tmp_path / "host")
     assert host is not qemu and board.kept == tmp_path / "host"
     assert _gone(tmp_path / "qemu")  # the QEMU project's server stopped, its folder removed
     _run(host, jobs["host-good"], board)
-    board.close()
 
 
 @pytest.mark.slow
-def test_a_failed_job_stops_the_server(jobs: dict[str, Job], tmp_path: pathlib.Path) -> None:
-    board = BoardProject(tmp_path)
+def test_a_failed_job_stops_the_server(
+    board: BoardProject, jobs: dict[str, Job], tmp_path: pathlib.Path
+) -> None:
     first = board.take(jobs["qemu-good"].packed, tmp_path / "job1")
     with pytest.raises(RuntimeError), board.used():
         raise RuntimeError("the device hung")
@@ -128,14 +135,12 @@ def test_a_failed_job_stops_the_server(jobs: dict[str, Job], tmp_path: pathlib.P
     second = board.take(jobs["qemu-good"].packed, tmp_path / "job2")
     assert second is not first and board.kept == tmp_path / "job2"
     _run(second, jobs["qemu-good"], board)
-    board.close()
 
 
 @pytest.mark.slow
 def test_a_server_that_died_between_jobs_is_replaced(
-    jobs: dict[str, Job], tmp_path: pathlib.Path
+    board: BoardProject, jobs: dict[str, Job], tmp_path: pathlib.Path
 ) -> None:
-    board = BoardProject(tmp_path)
     first = _first_job(board, jobs["qemu-good"], tmp_path / "job1")
     assert first.server_pid is not None
     os.kill(first.server_pid, signal.SIGKILL)
@@ -146,7 +151,6 @@ def test_a_server_that_died_between_jobs_is_replaced(
     assert second is not first and board.kept == tmp_path / "job2"
     assert _gone(tmp_path / "job1")
     _run(second, jobs["qemu-wrong"], board)  # the job still runs, on a server of its own
-    board.close()
 
 
 def test_a_server_without_startup_files_serves_one_job(tmp_path: pathlib.Path) -> None:
