@@ -36,6 +36,7 @@ from projectapi.tune.measure import (
     TimeEvaluator,
     measure_built,
     new_project_dir,
+    unused_path,
 )
 
 AGENT_PREFIX = "board/"
@@ -148,8 +149,7 @@ class BoardAgent:
         """Build (here, for this board), flash and run a generated project: ``projectapi run``."""
         from projectapi.run.project_run import run_arrays
 
-        project_dir = pathlib.Path(tempfile.mkdtemp(prefix="run-", dir=self.work_dir))
-        project_dir.rmdir()  # unpacking makes it; the unique name stays ours
+        project_dir = unused_path(self.work_dir, "run-")
         with self._job() as status:
             try:
                 unpack_directory(packed, project_dir)

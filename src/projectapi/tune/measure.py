@@ -291,11 +291,17 @@ class Outcome:
             self.status, self.error = classify(failure), f"{type(failure).__name__}: {failure}"
 
 
+def unused_path(folder: pathlib.Path, prefix: str) -> pathlib.Path:
+    """A fresh, unique, not yet existing path in ``folder`` whose name starts with ``prefix``
+    (for a directory that something else creates: a template, an unpacker)."""
+    path = pathlib.Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
+    path.rmdir()  # whoever fills it makes it; the unique name stays ours
+    return path
+
+
 def new_project_dir(candidate: Candidate, work_dir: pathlib.Path) -> pathlib.Path:
     """A fresh, unique, not yet existing path for ``candidate``'s project in ``work_dir``."""
-    project_dir = pathlib.Path(tempfile.mkdtemp(prefix=candidate.digest[:12] + "-", dir=work_dir))
-    project_dir.rmdir()  # the template makes it; the unique name stays ours
-    return project_dir
+    return unused_path(work_dir, candidate.digest[:12] + "-")
 
 
 def make_result(
