@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import pathlib
-import threading
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
@@ -86,21 +85,13 @@ class FarmMeasurer:
         self._build = ray.remote(num_cpus=1, num_returns=2, enable_task_events=False)(
             build_project
         )  # no dashboard reads task events: recording them would only take CPU
-        self._archives: dict[str, Any] = {}
-        self._lock = threading.Lock()
-
-    def _archive(self, candidate: Candidate) -> Any:
-        with self._lock:
-            if candidate.digest not in self._archives:
-                data = candidate.archive.read_bytes()
-                self._archives[candidate.digest] = self._ray.put(data)
-            return self._archives[candidate.digest]
 
     def measure(
         self, candidate: Candidate, reference: Reference, work_dir: pathlib.Path
     ) -> Measured:
         """Build anywhere, then run on a free qualifying board (another if one is lost)."""
-        archive = self._archive(candidate)
+        # In the object store while this candidate is measured (a rebuild reads it again).
+        archive = self._ray.put(candidate.archive.read_bytes())
         header, packed = self._build_on_farm(archive, candidate)
         if header.status != OK:
             board = f"{self.target.board} (build on {header.host})"
