@@ -205,10 +205,13 @@ class MeasurePool:
             try:
                 while pending:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        result = future.result()
+                    failure = next((f.exception() for f in done if f.exception()), None)
+                    for future in done:  # every result that came in is kept, even beside a failure
+                        result = None if future.exception() else future.result()
                         if result is not None and self._record(result, on_result):
                             measured += 1
+                    if failure is not None:
+                        raise failure
             except BaseException:
                 # Ctrl-C or a failure here: start nothing new, keep what finishes meanwhile.
                 self._stop.set()
