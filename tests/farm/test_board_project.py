@@ -58,9 +58,9 @@ def jobs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Job]:
 
 
 @pytest.fixture
-def board(tmp_path: pathlib.Path) -> Iterator[BoardProject]:
-    """A board whose project folders go in ``tmp_path``; its server stopped at the end."""
-    board = BoardProject(tmp_path)
+def board() -> Iterator[BoardProject]:
+    """A board, its server stopped at the end."""
+    board = BoardProject()
     yield board
     board.close()
 
@@ -157,7 +157,7 @@ def test_a_server_without_startup_files_serves_one_job(tmp_path: pathlib.Path) -
     archive = make.good(tmp_path / "model.tar")
     with TemplateProject("echo") as template:
         template.generate_project(archive, tmp_path / "echo").close()
-    board = BoardProject(tmp_path)
+    board = BoardProject()
     project = board.take(pack_directory(tmp_path / "echo"), tmp_path / "job1")
     assert project.startup_files is None
     with board.used():

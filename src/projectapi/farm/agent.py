@@ -87,7 +87,7 @@ class BoardAgent:
         self.label = f"{spec.kind}/{unit}@{self.info.host}:{self.info.node[:8]}"
         self.health = BoardHealth(failure_limit)
         self.work_dir = pathlib.Path(tempfile.mkdtemp(prefix="board-", dir=work_root))
-        self.project = BoardProject(self.work_dir)
+        self.project = BoardProject()
         self._lock = threading.Lock()  # the health record
         self._board = threading.Lock()  # one job at a time, whichever driver sends it
 

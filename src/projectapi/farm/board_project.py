@@ -6,8 +6,8 @@ flash and open_transport call, so when a job's startup files are the ones the bo
 server started with, the job's other files replace the previous job's in that server's folder
 and the server serves them. Otherwise (the first job, other server code or boards table, a
 server making no such promise, a server that died between jobs) the job gets a fresh folder and
-a server of its own. A job that
-fails stops its server, so a hang or crash never carries over to the next job.
+a server of its own. A job that fails stops its server, so a hang or crash never carries over
+to the next job.
 """
 
 from __future__ import annotations
@@ -66,11 +66,10 @@ class _Running:
 
 
 class BoardProject:
-    """The board's current project and server, in folders made in ``work_dir``."""
+    """The board's current project and server, in the folders its jobs name."""
 
-    def __init__(self, work_dir: pathlib.Path) -> None:
+    def __init__(self) -> None:
         """No project yet: the first job starts one."""
-        self._work_dir = work_dir
         self._running: _Running | None = None
 
     @property
