@@ -51,9 +51,16 @@ board = "mps2-an386"
 POOL, ALONE = "pool", "alone"  # the candidates' folders: the pool's, the one-at-a-time ones
 
 
-def _candidates(folder: pathlib.Path, passes: range) -> list[tune.Candidate]:
+def _write_candidates(folder: pathlib.Path, passes: range) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    return [tune.Candidate.from_path(kernels.good(folder / f"k{p}.tar", passes=p)) for p in passes]
+    for p in passes:
+        kernels.good(folder / f"k{p}.tar", passes=p)
+
+
+def _candidates(folder: pathlib.Path) -> list[tune.Candidate]:
+    """The candidates written in ``folder``, by passes."""
+    archives = sorted(folder.glob("k*.tar"), key=lambda p: int(p.stem[1:]))
+    return [tune.Candidate.from_path(p) for p in archives]
 
 
 def _target() -> tune.Target:
@@ -108,16 +115,11 @@ def inside(address: str, folder: pathlib.Path, db: pathlib.Path, single: bool) -
     figures: dict[str, float] = {}
     with connected(address) as ray:
         measurer = FarmMeasurer(ray, _target(), EVALUATOR)
-        pool = sorted((folder / POOL).glob("*.tar"), key=lambda p: int(p.stem[1:]))
-        candidates = [tune.Candidate.from_path(p) for p in pool]
-        figures["pooled"] = _pool_seconds(candidates, db, measurer)
+        figures["pooled"] = _pool_seconds(_candidates(folder / POOL), db, measurer)
         if single:
-            alone = sorted((folder / ALONE).glob("*.tar"), key=lambda p: int(p.stem[1:]))
             local = LocalMeasurer(_target(), EVALUATOR, boards=1, builders=1)
             walls = _one_at_a_time(
-                {"farm": measurer, "local": local},
-                [tune.Candidate.from_path(p) for p in alone],
-                db.parent,
+                {"farm": measurer, "local": local}, _candidates(folder / ALONE), db.parent
             )
             figures["alone_farm"] = statistics.median(walls["farm"])
             figures["alone_local"] = statistics.median(walls["local"])
@@ -156,8 +158,7 @@ def _farm_round(folder: pathlib.Path, db: pathlib.Path, single: bool) -> dict[st
 
 def _local_round(folder: pathlib.Path, db: pathlib.Path) -> float:
     measurer = LocalMeasurer(_target(), EVALUATOR, boards=2, builders=2)
-    candidates = sorted((folder / POOL).glob("*.tar"), key=lambda p: int(p.stem[1:]))
-    return _pool_seconds([tune.Candidate.from_path(p) for p in candidates], db, measurer)
+    return _pool_seconds(_candidates(folder / POOL), db, measurer)
 
 
 def _report(n: int, rounds: list[tuple[float, float]], local_steps: dict[str, float],
@@ -204,8 +205,8 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="projectapi-farm-bench-") as temp:
         folder = pathlib.Path(temp)
-        _candidates(folder / POOL, range(1, args.candidates + 1))
-        _candidates(folder / ALONE, range(101, 101 + args.alone))
+        _write_candidates(folder / POOL, range(1, args.candidates + 1))
+        _write_candidates(folder / ALONE, range(101, 101 + args.alone))
         rounds = []
         farm: dict[str, float] = {}
         for index in range(args.rounds):
